@@ -1,0 +1,1154 @@
+/* The HotStuff replica (hs_core.h): 2-chain HotStuff as in Jolteon
+ * ("Jolteon and Ditto: Network-Adaptive Efficient Consensus with
+ * Asynchronous Fallback", Gelashvili et al., 2022) and Aptos' DiemBFT v4
+ * round manager, written as an event-driven state machine. Every input is a
+ * call; every effect goes through struct hs_io; time is an argument.
+ *
+ ****************** NOTES ON THE DESIGN OF THE HOTSTUFF CORE ******************
+ *
+ * B "extends" A if A is an ancestor of B. A QC for B is 2f+1 valid votes for
+ * B from distinct replicas; B.justify is the QC that B carries and it
+ * certifies B's parent. Crash-proof state: struct hs_safety (hs_safety.c),
+ * every block of the tree, the QCs that certify them, the highest QC and
+ * the highest TC, all staged through hs_io in the turn they change.
+ *
+ * (S1) At most one vote per round, across restarts: the safety rules stage
+ *      the new last_voted_round with persist_safety() before the vote is
+ *      handed to send(), and the driver syncs before it flushes.
+ * (S2) Vote for B only if B.justify is for round(B) - 1, or a TC for
+ *      round(B) - 1 is attached and B.justify is at least as high as every
+ *      high QC in it (hs_safety.c, R2).
+ * (S3) The high QC only moves to a higher round; every QC and TC is
+ *      verified against the validator set before it changes any state.
+ * (S4) When a QC certifies B1 whose parent B0 has round(B0) + 1 ==
+ *      round(B1) (the 2-chain rule), B0 and its uncommitted ancestors
+ *      commit, in height order.
+ * (S5) No two honest replicas commit different blocks at one height, and no
+ *      commit is undone.
+ *
+ * S1-S4 are enforced here and re-checked by the simulator from each
+ * replica's persisted state and messages; S5 is global and only
+ * tests/sim/sim_check.c can see it.
+ *
+ * Other rules of the code:
+ * - A block enters the tree only when its parent is there. A QC whose block
+ *   is missing still advances the round (pacemaker progress is not a safety
+ *   matter), is kept as pending_qc, and makes the replica fetch the chain.
+ * - Block heights come from the tree, never from a QC's unsigned height.
+ * - Peer-controlled input is checked and answered with a code and a
+ *   counter; asserts are for our own bugs only.
+ * - Proposing is deferred to the end of the input (propose_due), so a
+ *   replica that leads consecutive rounds does not recurse.
+ ******************************************************************************/
+
+#include "hs_core.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hs_pacemaker.h"
+#include "hs_safety.h"
+#include "hs_tree.h"
+#include "hs_verify.h"
+#include "hs_votes.h"
+#include "seq_alloc.h"
+#include "seq_err.h"
+#include "seq_rng.h"
+
+#define HS_TRACE_LEN 192
+
+struct hs_core {
+    struct hs_config config;
+    struct hs_validator_set validators;
+    hs_node_t *schedule; /* Owned copy of config.leader_schedule. */
+    struct hs_verifier verifier;
+    struct hs_safety_rules safety;
+    struct hs_io *io;
+    const struct hs_crypto *crypto;
+    struct seq_rng rng;
+    struct hs_tree tree;
+    struct hs_votes votes;
+    struct hs_pacemaker pm;
+    struct hs_block genesis;
+    uint64_t now_ms; /* The current input's time. */
+
+    struct hs_qc root_qc; /* Certifies the committed root. */
+    struct hs_qc high_qc; /* Highest QC whose block is in the tree. */
+    bool has_pending_qc;  /* A higher QC whose block we still lack. */
+    struct hs_qc pending_qc;
+    bool has_high_tc;
+    struct hs_tc high_tc;
+
+    /* A proposal waiting for its parent or its payload (owned block). */
+    bool has_pending_proposal;
+    struct hs_proposal pending;
+
+    hs_round_t proposed_round;
+    hs_round_t timed_out_round;
+    bool propose_due;
+
+    /* At most one chain fetch at a time, towards fetch_id. */
+    bool fetching;
+    struct seq_hash fetch_id;
+    hs_node_t fetch_peer;
+    hs_height_t fetch_known; /* Highest height inserted by this fetch. */
+    uint64_t fetch_deadline_ms;
+
+    struct hs_core_stats stats;
+};
+
+static void trace(struct hs_core *core, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void trace(struct hs_core *core, int level, const char *fmt, ...)
+{
+    char text[HS_TRACE_LEN];
+    va_list ap;
+
+    if (core->io->trace == NULL) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    core->io->trace(core->io, level, text);
+}
+
+hs_node_t hs_core_leader(const struct hs_core *core, hs_round_t round)
+{
+    if (round < core->config.n_schedule) {
+        return core->schedule[round];
+    }
+    return (hs_node_t)(round % core->validators.n);
+}
+
+static hs_height_t committed_height(const struct hs_core *core)
+{
+    return hs_tree_root(&core->tree)->height;
+}
+
+/* The QC to carry in a timeout: the highest one verified, with or without
+ * its block (a timeout needs only the certificate). */
+static const struct hs_qc *best_qc(const struct hs_core *core)
+{
+    if (core->has_pending_qc && core->pending_qc.round > core->high_qc.round) {
+        return &core->pending_qc;
+    }
+    return &core->high_qc;
+}
+
+static void arm_timer(struct hs_core *core)
+{
+    uint64_t deadline = core->pm.deadline_ms;
+
+    if (core->fetching && core->fetch_deadline_ms < deadline) {
+        deadline = core->fetch_deadline_ms;
+    }
+    if (core->propose_due) {
+        deadline = core->now_ms;
+    }
+    core->io->set_timer(core->io, deadline);
+}
+
+static void advance(struct hs_core *core, hs_round_t round, bool by_timeout)
+{
+    if (!hs_pacemaker_advance(&core->pm, round, core->now_ms, by_timeout)) {
+        return;
+    }
+    trace(core, 1, "enter round=%llu by=%s", (unsigned long long)round,
+          by_timeout ? "tc" : "qc");
+    /* Votes for round r go to the leader of r + 1, so keep r - 1. */
+    hs_votes_prune(&core->votes, round > 0 ? round - 1 : 0);
+    core->propose_due = true;
+}
+
+/* ---- Fetching missing blocks ------------------------------------------ */
+
+static hs_node_t random_peer(struct hs_core *core)
+{
+    uint32_t n = core->validators.n;
+    hs_node_t peer;
+
+    if (n <= 1) {
+        return core->config.self;
+    }
+    do {
+        peer = (hs_node_t)seq_rng_below(&core->rng, n);
+    } while (peer == core->config.self);
+    return peer;
+}
+
+static void send_fetch(struct hs_core *core)
+{
+    struct hs_msg msg;
+    hs_height_t known = committed_height(core);
+
+    if (core->fetch_known > known) {
+        known = core->fetch_known;
+    }
+    memset(&msg, 0, sizeof msg);
+    msg.type = HS_MSG_BLOCK_REQUEST;
+    msg.u.request.block_id = core->fetch_id;
+    msg.u.request.known_height = known;
+    msg.u.request.count = HS_MAX_FETCH_BLOCKS;
+    core->io->send(core->io, core->fetch_peer, &msg);
+    core->stats.fetches_sent++;
+    core->fetch_deadline_ms = core->now_ms + core->pm.base_ms;
+}
+
+static void start_fetch(struct hs_core *core,
+                        const struct seq_hash *id,
+                        hs_node_t hint)
+{
+    if (core->fetching && seq_hash_eq(&core->fetch_id, id)) {
+        return;
+    }
+    core->fetching = true;
+    core->fetch_id = *id;
+    core->fetch_known = 0;
+    core->fetch_peer = hint;
+    if (hint >= core->validators.n || hint == core->config.self) {
+        core->fetch_peer = random_peer(core);
+    }
+    if (core->fetch_peer == core->config.self) {
+        core->fetching = false; /* Alone: nobody to ask. */
+        return;
+    }
+    send_fetch(core);
+}
+
+/* ---- Certificates and commits ------------------------------------------ */
+
+/* The ancestor @k generations above @node (0 is @node itself). */
+static struct hs_tree_node *ancestor(struct hs_tree_node *node, size_t k)
+{
+    while (k-- > 0) {
+        node = node->parent;
+    }
+    return node;
+}
+
+/* How many blocks lie between @node and the root, @node included. */
+static size_t depth(const struct hs_tree_node *node)
+{
+    size_t n = 0;
+
+    for (; node->parent != NULL; node = node->parent) {
+        n++;
+    }
+    return n;
+}
+
+/* Commit @b0, certified by @qc, and every uncommitted ancestor, lowest
+ * first (S4). The chain is walked again for each block instead of being
+ * collected, so a deep tree costs time but never an allocation that could
+ * fail half way through a commit. */
+static void commit_to(struct hs_core *core,
+                      struct hs_tree_node *b0,
+                      const struct hs_qc *qc)
+{
+    size_t n = depth(b0), i;
+
+    for (i = n; i-- > 0;) {
+        struct hs_tree_node *node = ancestor(b0, i);
+        const struct hs_qc *cert =
+            i == 0 ? qc : &ancestor(b0, i - 1)->block.justify;
+        core->io->commit(core->io, &node->block, cert);
+        core->stats.blocks_committed++;
+    }
+    core->root_qc = *qc;
+    core->root_qc.height = b0->block.height;
+    trace(core, 1, "commit height=%llu round=%llu",
+          (unsigned long long)b0->block.height,
+          (unsigned long long)b0->block.round);
+    hs_tree_prune(&core->tree, b0);
+}
+
+/* @qc (verified) certifies @node, which is in the tree. */
+static void certify(struct hs_core *core,
+                    struct hs_tree_node *node,
+                    const struct hs_qc *qc)
+{
+    struct hs_tree_node *b0 = node->parent;
+    struct hs_qc copy;
+    bool is_high;
+
+    if (!node->certified) {
+        node->certified = true;
+        copy = *qc;
+        copy.height = node->block.height;
+        is_high = copy.round > core->high_qc.round;
+        if (is_high) {
+            core->high_qc = copy;
+            core->propose_due = true;
+        }
+        core->io->persist_qc(core->io, &copy, is_high);
+        hs_safety_observe_qc(&core->safety, copy.round,
+                             b0 != NULL ? b0->block.round : 0);
+    }
+    if (core->has_pending_qc &&
+        core->pending_qc.round <= core->high_qc.round) {
+        core->has_pending_qc = false;
+    }
+    /* The 2-chain commit rule (S4). */
+    if (b0 != NULL && b0->parent != NULL &&
+        b0->block.round + 1 == node->block.round) {
+        commit_to(core, b0, &node->block.justify);
+    }
+}
+
+/* A verified QC arrived (in a proposal, a timeout, a block, or formed
+ * here); @from is who can serve its block. */
+static void process_qc(struct hs_core *core,
+                       const struct hs_qc *qc,
+                       hs_node_t from)
+{
+    struct hs_tree_node *node;
+
+    if (qc->round == 0) {
+        return; /* The genesis QC: nothing new. */
+    }
+    advance(core, qc->round + 1, false);
+    node = hs_tree_find(&core->tree, &qc->block_id);
+    if (node != NULL) {
+        certify(core, node, qc);
+        return;
+    }
+    if (qc->round <= core->root_qc.round || qc->round <= core->high_qc.round) {
+        return; /* Pruned, or older than what we can already extend. */
+    }
+    if (!core->has_pending_qc || qc->round > core->pending_qc.round) {
+        core->pending_qc = *qc;
+        core->has_pending_qc = true;
+    }
+    start_fetch(core, &qc->block_id, from);
+}
+
+static void process_tc(struct hs_core *core, const struct hs_tc *tc)
+{
+    if (!core->has_high_tc || tc->round > core->high_tc.round) {
+        core->high_tc = *tc;
+        core->has_high_tc = true;
+        core->io->persist_tc(core->io, tc);
+    }
+    advance(core, tc->round + 1, true);
+}
+
+/* ---- Voting ------------------------------------------------------------- */
+
+static void handle_vote(struct hs_core *core, const struct hs_vote *vote)
+{
+    struct hs_qc qc;
+    int rv;
+
+    rv = hs_votes_add_vote(&core->votes, vote, &qc);
+    if (rv == 1) {
+        core->stats.qcs_formed++;
+        trace(core, 1, "qc round=%llu", (unsigned long long)qc.round);
+        process_qc(core, &qc, vote->voter);
+    }
+}
+
+static void stash_proposal(struct hs_core *core,
+                           const struct hs_proposal *p,
+                           bool block_in_tree)
+{
+    if (core->has_pending_proposal) {
+        if (core->pending.block.round > p->block.round) {
+            return;
+        }
+        hs_block_free(&core->pending.block);
+        core->has_pending_proposal = false;
+    }
+    core->pending = *p;
+    if (block_in_tree) {
+        /* Only the id is needed later; the tree holds the block. */
+        core->pending.block.payload = NULL;
+        core->pending.block.payload_len = 0;
+    } else if (hs_block_copy(&core->pending.block, &p->block) != 0) {
+        return; /* Out of memory: drop it; the round will time out. */
+    }
+    core->has_pending_proposal = true;
+}
+
+static int vote_for(struct hs_core *core,
+                    const struct hs_proposal *p,
+                    const struct hs_tree_node *node)
+{
+    const struct hs_tc *tc = p->has_tc ? &p->tc : NULL;
+    struct hs_vote vote;
+    struct hs_msg msg;
+    hs_node_t next;
+    int rv;
+
+    if (core->config.follower) {
+        return SEQ_OK;
+    }
+    if (core->io->check_payload != NULL) {
+        rv = core->io->check_payload(core->io, &node->block);
+        if (rv == SEQ_EAGAIN) {
+            stash_proposal(core, p, true);
+            return rv;
+        }
+        if (rv != 0) {
+            return SEQ_EBADMSG;
+        }
+    }
+    rv = hs_safety_vote(&core->safety, &node->block, tc, &vote);
+    if (rv != 0) {
+        core->stats.msgs_unsafe++;
+        return rv;
+    }
+    core->stats.votes_sent++;
+    next = hs_core_leader(core, vote.round + 1);
+    if (next == core->config.self) {
+        handle_vote(core, &vote);
+        return SEQ_OK;
+    }
+    memset(&msg, 0, sizeof msg);
+    msg.type = HS_MSG_VOTE;
+    msg.u.vote = vote;
+    core->io->send(core->io, next, &msg);
+    return SEQ_OK;
+}
+
+/* @p is verified and for the current round; insert its block and vote. */
+static int accept_proposal(struct hs_core *core,
+                           hs_node_t from,
+                           struct hs_proposal *p)
+{
+    struct hs_tree_node *parent, *node;
+    int rv;
+
+    node = hs_tree_find(&core->tree, &p->block.id);
+    if (node == NULL) {
+        parent = hs_tree_find(&core->tree, &p->block.parent_id);
+        if (parent == NULL) {
+            stash_proposal(core, p, false);
+            start_fetch(core, &p->block.parent_id, from);
+            return SEQ_EAGAIN;
+        }
+        p->block.justify.height = parent->block.height;
+        rv = hs_tree_insert(&core->tree, &p->block, &node);
+        if (rv == SEQ_EINVAL) {
+            return SEQ_EBADMSG;
+        }
+        if (rv != 0) {
+            return rv;
+        }
+        core->io->persist_block(core->io, &node->block);
+    }
+    return vote_for(core, p, node);
+}
+
+static hs_round_t current_round(const struct hs_core *core)
+{
+    return core->pm.round;
+}
+
+/* Shape and signature checks shared by proposals and fetched blocks; also
+ * computes the block's id into @b->id. */
+static int check_block(struct hs_core *core, struct hs_block *b)
+{
+    if (b->epoch != core->config.epoch) {
+        return SEQ_ESTALE;
+    }
+    if (b->author >= core->validators.n || b->round == 0 ||
+        b->round <= b->justify.round || b->height == 0 ||
+        !seq_hash_eq(&b->parent_id, &b->justify.block_id) ||
+        b->payload_len > HS_MAX_PAYLOAD) {
+        return SEQ_EBADMSG;
+    }
+    hs_block_id(b, &core->config.chain_id, &b->id);
+    return hs_verify_qc(&core->verifier, &b->justify);
+}
+
+static int on_proposal(struct hs_core *core,
+                       hs_node_t from,
+                       const struct hs_proposal *msg)
+{
+    struct hs_proposal p = *msg; /* Shallow: the payload stays borrowed. */
+    int rv;
+
+    if (p.block.author != from ||
+        p.block.author != hs_core_leader(core, p.block.round)) {
+        return SEQ_EBADMSG;
+    }
+    rv = check_block(core, &p.block);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = hs_verify_proposal(&core->verifier, &p);
+    if (rv != 0) {
+        return rv;
+    }
+    if (p.has_tc) {
+        if (p.tc.round + 1 != p.block.round ||
+            hs_verify_tc(&core->verifier, &p.tc) != 0) {
+            return SEQ_EBADMSG;
+        }
+    }
+    /* Certificates first: they may move us into the proposal's round. */
+    process_qc(core, &p.block.justify, from);
+    if (p.has_tc) {
+        process_tc(core, &p.tc);
+    }
+    if (p.block.round < current_round(core)) {
+        return SEQ_ESTALE;
+    }
+    if (p.block.round > current_round(core)) {
+        /* Its certificates do not lead to its round. */
+        return SEQ_EBADMSG;
+    }
+    return accept_proposal(core, from, &p);
+}
+
+static void propose(struct hs_core *core)
+{
+    hs_round_t round = current_round(core);
+    struct hs_tree_node *parent, *node;
+    bool via_qc, via_tc;
+    struct hs_msg msg;
+    struct hs_proposal *p = &msg.u.proposal;
+    int rv;
+
+    if (core->config.follower ||
+        hs_core_leader(core, round) != core->config.self ||
+        core->proposed_round >= round) {
+        return;
+    }
+    via_qc = core->high_qc.round + 1 == round;
+    via_tc = core->has_high_tc && core->high_tc.round + 1 == round &&
+             core->high_qc.round >= hs_tc_high_qc_round(&core->high_tc);
+    if (!via_qc && !via_tc) {
+        return; /* Wait for the certificate's block, or time out. */
+    }
+    parent = hs_tree_find(&core->tree, &core->high_qc.block_id);
+    assert(parent != NULL); /* high_qc always certifies a tree block. */
+
+    memset(&msg, 0, sizeof msg);
+    msg.type = HS_MSG_PROPOSAL;
+    p->block.epoch = core->config.epoch;
+    p->block.round = round;
+    p->block.height = parent->block.height + 1;
+    p->block.parent_id = parent->block.id;
+    p->block.author = core->config.self;
+    p->block.justify = core->high_qc;
+    if (core->io->make_payload != NULL &&
+        core->io->make_payload(core->io, &parent->block, &p->block.payload,
+                               &p->block.payload_len) != 0) {
+        p->block.payload = NULL;
+        p->block.payload_len = 0;
+    }
+    hs_block_seal(&p->block, &core->config.chain_id);
+    if (!via_qc) {
+        p->has_tc = true;
+        p->tc = core->high_tc;
+    }
+    rv = hs_safety_propose(&core->safety, &p->block, &p->sig);
+    if (rv == 0) {
+        rv = hs_tree_insert(&core->tree, &p->block, &node);
+    }
+    if (rv != 0) {
+        hs_block_free(&p->block);
+        return;
+    }
+    core->proposed_round = round;
+    core->io->persist_block(core->io, &node->block);
+    core->stats.proposals_sent++;
+    trace(core, 1, "propose round=%llu height=%llu",
+          (unsigned long long)round, (unsigned long long)p->block.height);
+    core->io->broadcast(core->io, &msg);
+    vote_for(core, p, node);
+    hs_block_free(&p->block);
+}
+
+/* ---- Timeouts ----------------------------------------------------------- */
+
+static void handle_timeout(struct hs_core *core, const struct hs_timeout *t);
+
+static void local_timeout(struct hs_core *core)
+{
+    hs_round_t round = current_round(core);
+    const struct hs_tc *tc = NULL;
+    struct hs_msg msg;
+    struct hs_timeout *t = &msg.u.timeout;
+    int rv;
+
+    if (core->config.follower) {
+        return;
+    }
+    if (core->has_high_tc && core->high_tc.round + 1 == round) {
+        tc = &core->high_tc;
+    }
+    memset(&msg, 0, sizeof msg);
+    msg.type = HS_MSG_TIMEOUT;
+    rv = hs_safety_timeout(&core->safety, round, best_qc(core), tc, t);
+    if (rv != 0) {
+        core->stats.msgs_unsafe++;
+        trace(core, 2, "timeout refused round=%llu rv=%d",
+              (unsigned long long)round, rv);
+        return;
+    }
+    t->high_qc = *best_qc(core);
+    if (tc != NULL) {
+        t->has_tc = true;
+        t->tc = *tc;
+    }
+    core->timed_out_round = round;
+    core->stats.timeouts_sent++;
+    trace(core, 1, "timeout round=%llu", (unsigned long long)round);
+    core->io->broadcast(core->io, &msg);
+    handle_timeout(core, t);
+}
+
+static void handle_timeout(struct hs_core *core, const struct hs_timeout *t)
+{
+    struct hs_tc tc;
+    uint32_t count = 0;
+    int rv;
+
+    rv = hs_votes_add_timeout(&core->votes, t, &tc, &count);
+    if (rv == 1) {
+        core->stats.tcs_formed++;
+        trace(core, 1, "tc round=%llu", (unsigned long long)tc.round);
+        process_tc(core, &tc);
+        return;
+    }
+    /* f+1 timeouts for our round mean at least one honest replica gave up
+     * on it: join, so that a TC forms (Jolteon, Bracha-style). */
+    if (rv == 0 && t->round == current_round(core) &&
+        core->timed_out_round < t->round &&
+        count > hs_faults(core->validators.n)) {
+        local_timeout(core);
+    }
+}
+
+static int on_timeout(struct hs_core *core,
+                      hs_node_t from,
+                      const struct hs_timeout *t)
+{
+    int rv;
+
+    if (t->epoch != core->config.epoch) {
+        return SEQ_ESTALE;
+    }
+    if (t->author != from || t->round == 0) {
+        return SEQ_EBADMSG;
+    }
+    rv = hs_verify_timeout(&core->verifier, t);
+    if (rv != 0) {
+        return rv;
+    }
+    process_qc(core, &t->high_qc, from);
+    if (t->has_tc) {
+        process_tc(core, &t->tc);
+    }
+    if (t->round < current_round(core)) {
+        return SEQ_ESTALE;
+    }
+    handle_timeout(core, t);
+    return SEQ_OK;
+}
+
+static int on_vote(struct hs_core *core,
+                   hs_node_t from,
+                   const struct hs_vote *vote)
+{
+    int rv;
+
+    if (vote->epoch != core->config.epoch) {
+        return SEQ_ESTALE;
+    }
+    if (vote->voter != from || vote->round == 0) {
+        return SEQ_EBADMSG;
+    }
+    if (vote->round + 1 < current_round(core) ||
+        hs_core_leader(core, vote->round + 1) != core->config.self) {
+        return SEQ_ESTALE;
+    }
+    rv = hs_verify_vote(&core->verifier, vote);
+    if (rv != 0) {
+        return rv;
+    }
+    handle_vote(core, vote);
+    return SEQ_OK;
+}
+
+/* ---- Block sync --------------------------------------------------------- */
+
+static int on_block_request(struct hs_core *core,
+                            hs_node_t from,
+                            const struct hs_block_request *req)
+{
+    const struct hs_block *root = hs_tree_root(&core->tree);
+    struct hs_tree_node *top;
+    struct hs_block *blocks;
+    struct hs_msg msg;
+    size_t n_path = 0, count, n = 0, i;
+    hs_height_t h, below_root = 0;
+    int rv = SEQ_OK;
+
+    if (req->count == 0 || req->count > HS_MAX_FETCH_BLOCKS ||
+        from >= core->validators.n) {
+        return SEQ_EBADMSG;
+    }
+    /* The chain to the requested block: its tree path above the root,
+     * then the committed chain below (unique, so served by height). */
+    top = hs_tree_find(&core->tree, &req->block_id);
+    if (top != NULL) {
+        n_path = depth(top);
+    }
+    if (root->height > req->known_height) {
+        below_root = root->height - req->known_height; /* Root included. */
+    }
+    count = req->count;
+    if (below_root + n_path < count) {
+        count = (size_t)below_root + n_path;
+    }
+    if (count == 0) {
+        return SEQ_ENOTFOUND;
+    }
+    blocks = seq_calloc(count, sizeof *blocks);
+    if (blocks == NULL) {
+        return SEQ_ENOMEM;
+    }
+    /* Lowest first into the array's tail, so that it ends up descending. */
+    for (h = req->known_height + 1; n < count && h <= root->height; h++) {
+        struct hs_block *out = &blocks[count - 1 - n];
+        if (h == root->height) {
+            rv = hs_block_copy(out, root);
+        } else if (core->io->load_committed != NULL) {
+            rv = core->io->load_committed(core->io, h, out);
+        } else {
+            rv = SEQ_ENOTFOUND;
+        }
+        if (rv != 0) {
+            goto out;
+        }
+        n++;
+    }
+    for (i = n_path; n < count && i-- > 0;) {
+        rv = hs_block_copy(&blocks[count - 1 - n], &ancestor(top, i)->block);
+        if (rv != 0) {
+            goto out;
+        }
+        n++;
+    }
+    memset(&msg, 0, sizeof msg);
+    msg.type = HS_MSG_BLOCK_RESPONSE;
+    msg.u.response.n_blocks = (uint32_t)count;
+    msg.u.response.blocks = blocks;
+    core->io->send(core->io, from, &msg);
+
+out:
+    /* Blocks [count - n, count) were filled. */
+    for (i = count - n; i < count; i++) {
+        hs_block_free(&blocks[i]);
+    }
+    seq_free(blocks);
+    return rv;
+}
+
+static void retry_pending(struct hs_core *core, hs_node_t from)
+{
+    struct hs_tree_node *node;
+    struct hs_proposal p;
+
+    if (core->has_pending_qc) {
+        node = hs_tree_find(&core->tree, &core->pending_qc.block_id);
+        if (node != NULL) {
+            struct hs_qc qc = core->pending_qc;
+            core->has_pending_qc = false;
+            certify(core, node, &qc);
+        }
+    }
+    if (core->has_pending_proposal &&
+        hs_tree_find(&core->tree, &core->pending.block.parent_id) != NULL) {
+        p = core->pending;
+        core->has_pending_proposal = false;
+        if (p.block.round == current_round(core)) {
+            accept_proposal(core, from, &p);
+        }
+        hs_block_free(&p.block);
+    }
+}
+
+/* Check one fetched block (shape, id, payload hash, justify QC) into @b,
+ * a shallow copy. */
+static int check_fetched(struct hs_core *core, struct hs_block *b)
+{
+    struct seq_hash payload_hash;
+    int rv;
+
+    rv = check_block(core, b);
+    if (rv != 0) {
+        return rv == SEQ_ESTALE ? SEQ_EBADMSG : rv;
+    }
+    seq_sha256(b->payload, b->payload_len, &payload_hash);
+    if (!seq_hash_eq(&payload_hash, &b->payload_hash)) {
+        return SEQ_EBADMSG;
+    }
+    return SEQ_OK;
+}
+
+static int on_block_response(struct hs_core *core,
+                             hs_node_t from,
+                             const struct hs_block_response *resp)
+{
+    struct hs_tree_node *node, *parent;
+    struct seq_hash prev_id;
+    struct hs_block b;
+    bool reached = false;
+    uint32_t inserted = 0;
+    uint32_t i;
+    int rv;
+
+    if (resp->n_blocks == 0 || resp->n_blocks > HS_MAX_FETCH_BLOCKS) {
+        return SEQ_EBADMSG;
+    }
+    if (!core->fetching) {
+        return SEQ_ESTALE;
+    }
+    /* Parents first: the array is in descending height order. */
+    for (i = resp->n_blocks; i-- > 0;) {
+        b = resp->blocks[i];
+        rv = check_fetched(core, &b);
+        if (rv != 0) {
+            return rv;
+        }
+        if (i + 1 < resp->n_blocks && !seq_hash_eq(&b.parent_id, &prev_id)) {
+            return SEQ_EBADMSG;
+        }
+        prev_id = b.id;
+        if (seq_hash_eq(&b.id, &core->fetch_id)) {
+            reached = true;
+        }
+        if (hs_tree_find(&core->tree, &b.id) != NULL) {
+            continue;
+        }
+        parent = hs_tree_find(&core->tree, &b.parent_id);
+        if (parent == NULL) {
+            if (b.height <= committed_height(core)) {
+                continue; /* Below our root: we have it committed. */
+            }
+            return SEQ_EBADMSG; /* Does not connect to what we hold. */
+        }
+        b.justify.height = parent->block.height;
+        rv = hs_tree_insert(&core->tree, &b, &node);
+        if (rv != 0) {
+            return rv == SEQ_EINVAL ? SEQ_EBADMSG : rv;
+        }
+        core->io->persist_block(core->io, &node->block);
+        inserted++;
+        if (b.height > core->fetch_known) {
+            core->fetch_known = b.height;
+        }
+        /* Its justify certifies its parent: may commit (S4). */
+        process_qc(core, &node->block.justify, from);
+    }
+    if (reached || hs_tree_find(&core->tree, &core->fetch_id) != NULL) {
+        core->fetching = false;
+    } else if (inserted > 0) {
+        core->fetch_peer = from;
+        send_fetch(core); /* The rest of the chain, from the same peer. */
+    }
+    /* Otherwise the deadline retries with another peer. */
+    retry_pending(core, from);
+    return SEQ_OK;
+}
+
+/* ---- Public interface --------------------------------------------------- */
+
+/* End of every input: stop a fetch nobody needs any more (a higher QC
+ * superseded it), run a deferred proposal, then re-arm the timer. */
+static void finish(struct hs_core *core)
+{
+    if (core->fetching && !core->has_pending_qc &&
+        !core->has_pending_proposal) {
+        core->fetching = false;
+    }
+    if (core->propose_due) {
+        core->propose_due = false;
+        propose(core);
+    }
+    arm_timer(core);
+}
+
+static int recover_tree(struct hs_core *core, const struct hs_recovery *rec)
+{
+    const struct hs_block *root = rec->root != NULL ? rec->root : &core->genesis;
+    struct hs_tree_node *node;
+    struct seq_hash id;
+    size_t i;
+    int rv;
+
+    hs_block_id(root, &core->config.chain_id, &id);
+    if (!seq_hash_eq(&id, &root->id)) {
+        return SEQ_ECORRUPT;
+    }
+    if (rec->root != NULL && rec->root_qc != NULL) {
+        core->root_qc = *rec->root_qc;
+    } else if (rec->root == NULL) {
+        hs_genesis_qc(&core->genesis, &core->root_qc);
+    } else {
+        return SEQ_ECORRUPT;
+    }
+    if (!seq_hash_eq(&core->root_qc.block_id, &root->id)) {
+        return SEQ_ECORRUPT;
+    }
+    core->root_qc.height = root->height;
+    rv = hs_tree_init(&core->tree, root);
+    if (rv != 0) {
+        return rv;
+    }
+    for (i = 0; i < rec->n_blocks; i++) {
+        const struct hs_block *b = rec->blocks[i];
+        hs_block_id(b, &core->config.chain_id, &id);
+        if (!seq_hash_eq(&id, &b->id)) {
+            return SEQ_ECORRUPT;
+        }
+        rv = hs_tree_insert(&core->tree, b, &node);
+        if (rv == SEQ_ENOMEM) {
+            return rv;
+        }
+        if (rv != 0) {
+            return SEQ_ECORRUPT;
+        }
+        /* Its justify was verified before it was stored. */
+        node->parent->certified = true;
+    }
+    core->high_qc = rec->high_qc != NULL ? *rec->high_qc : core->root_qc;
+    node = hs_tree_find(&core->tree, &core->high_qc.block_id);
+    if (node == NULL) {
+        return SEQ_ECORRUPT;
+    }
+    node->certified = true;
+    core->high_qc.height = node->block.height;
+    if (rec->high_tc != NULL) {
+        core->high_tc = *rec->high_tc;
+        core->has_high_tc = true;
+    }
+    return SEQ_OK;
+}
+
+int hs_core_new(const struct hs_config *config,
+                const struct hs_recovery *recovery,
+                struct hs_io *io,
+                const struct hs_crypto *signer,
+                struct hs_core **out)
+{
+    static const struct hs_recovery fresh;
+    const struct hs_recovery *rec = recovery != NULL ? recovery : &fresh;
+    struct hs_core *core;
+    int rv;
+
+    if (config->validators == NULL || config->validators->n == 0 ||
+        config->validators->n > HS_MAX_VALIDATORS ||
+        (!config->follower && config->self >= config->validators->n)) {
+        return SEQ_EINVAL;
+    }
+    core = seq_calloc(1, sizeof *core);
+    if (core == NULL) {
+        return SEQ_ENOMEM;
+    }
+    core->config = *config;
+    core->validators = *config->validators;
+    core->config.validators = &core->validators;
+    if (core->config.base_timeout_ms == 0) {
+        core->config.base_timeout_ms = 1000;
+    }
+    if (core->config.max_timeout_ms == 0) {
+        core->config.max_timeout_ms = 60 * core->config.base_timeout_ms;
+    }
+    if (config->n_schedule > 0) {
+        size_t i;
+        core->schedule = seq_calloc(config->n_schedule, sizeof *core->schedule);
+        if (core->schedule == NULL) {
+            rv = SEQ_ENOMEM;
+            goto err_after_core;
+        }
+        for (i = 0; i < config->n_schedule; i++) {
+            if (config->leader_schedule[i] >= core->validators.n) {
+                rv = SEQ_EINVAL;
+                goto err_after_schedule;
+            }
+            core->schedule[i] = config->leader_schedule[i];
+        }
+    }
+    core->config.leader_schedule = core->schedule;
+    core->io = io;
+    core->crypto = signer;
+    hs_genesis_block(&config->chain_id, config->epoch, &core->genesis);
+    core->verifier.chain_id = config->chain_id;
+    core->verifier.epoch = config->epoch;
+    core->verifier.validators = &core->validators;
+    core->verifier.crypto = signer;
+    core->verifier.genesis_id = core->genesis.id;
+    hs_safety_init(&core->safety, &rec->safety, config->self, &core->verifier,
+                   signer, io);
+    seq_rng_seed(&core->rng, config->seed);
+    hs_votes_init(&core->votes, hs_quorum(core->validators.n));
+    hs_pacemaker_init(&core->pm, core->config.base_timeout_ms,
+                      core->config.max_timeout_ms);
+    rv = recover_tree(core, rec);
+    if (rv != 0) {
+        goto err_after_tree;
+    }
+    *out = core;
+    return SEQ_OK;
+
+err_after_tree:
+    hs_tree_close(&core->tree);
+err_after_schedule:
+    seq_free(core->schedule);
+err_after_core:
+    seq_free(core);
+    return rv;
+}
+
+void hs_core_free(struct hs_core *core)
+{
+    if (core == NULL) {
+        return;
+    }
+    if (core->has_pending_proposal) {
+        hs_block_free(&core->pending.block);
+    }
+    hs_votes_close(&core->votes);
+    hs_tree_close(&core->tree);
+    seq_free(core->schedule);
+    seq_free(core);
+}
+
+int hs_core_start(struct hs_core *core, uint64_t now_ms)
+{
+    hs_round_t round = core->high_qc.round + 1;
+
+    core->now_ms = now_ms;
+    if (core->has_high_tc && core->high_tc.round + 1 > round) {
+        round = core->high_tc.round + 1;
+    }
+    /* A restarted replica resumes in the round it last signed in: it may
+     * not vote there again, but it may re-send its timeout (R4). */
+    if (core->safety.state.last_voted_round > round) {
+        round = core->safety.state.last_voted_round;
+    }
+    advance(core, round, false);
+    finish(core);
+    return SEQ_OK;
+}
+
+int hs_core_on_message(struct hs_core *core,
+                       uint64_t now_ms,
+                       hs_node_t from,
+                       const struct hs_msg *msg)
+{
+    int rv;
+
+    core->now_ms = now_ms;
+    if (from >= core->validators.n) {
+        rv = SEQ_EBADMSG;
+    } else {
+        switch (msg->type) {
+        case HS_MSG_PROPOSAL:
+            rv = on_proposal(core, from, &msg->u.proposal);
+            break;
+        case HS_MSG_VOTE:
+            rv = on_vote(core, from, &msg->u.vote);
+            break;
+        case HS_MSG_TIMEOUT:
+            rv = on_timeout(core, from, &msg->u.timeout);
+            break;
+        case HS_MSG_BLOCK_REQUEST:
+            rv = on_block_request(core, from, &msg->u.request);
+            break;
+        case HS_MSG_BLOCK_RESPONSE:
+            rv = on_block_response(core, from, &msg->u.response);
+            break;
+        default:
+            rv = SEQ_EBADMSG;
+            break;
+        }
+    }
+    if (rv == SEQ_EBADMSG) {
+        core->stats.msgs_bad++;
+    } else if (rv == SEQ_ESTALE) {
+        core->stats.msgs_stale++;
+    }
+    finish(core);
+    return rv;
+}
+
+int hs_core_on_tick(struct hs_core *core, uint64_t now_ms)
+{
+    core->now_ms = now_ms;
+    if (core->fetching && now_ms >= core->fetch_deadline_ms) {
+        core->fetch_peer = random_peer(core);
+        send_fetch(core);
+    }
+    if (now_ms >= core->pm.deadline_ms) {
+        core->stats.local_timeouts++;
+        local_timeout(core);
+        hs_pacemaker_rearm(&core->pm, now_ms);
+    }
+    finish(core);
+    return SEQ_OK;
+}
+
+int hs_core_on_payload_ready(struct hs_core *core, uint64_t now_ms)
+{
+    struct hs_tree_node *node;
+    struct hs_proposal p;
+    int rv = SEQ_OK;
+
+    core->now_ms = now_ms;
+    if (core->has_pending_proposal) {
+        node = hs_tree_find(&core->tree, &core->pending.block.id);
+        if (node != NULL && core->pending.block.round == current_round(core)) {
+            p = core->pending;
+            core->has_pending_proposal = false;
+            rv = vote_for(core, &p, node);
+            hs_block_free(&p.block);
+        }
+    }
+    finish(core);
+    return rv;
+}
+
+hs_round_t hs_core_round(const struct hs_core *core)
+{
+    return core->pm.round;
+}
+
+hs_height_t hs_core_committed_height(const struct hs_core *core)
+{
+    return committed_height(core);
+}
+
+const struct hs_block *hs_core_committed_tip(const struct hs_core *core)
+{
+    return hs_tree_root(&core->tree);
+}
+
+const struct hs_qc *hs_core_high_qc(const struct hs_core *core)
+{
+    return &core->high_qc;
+}
+
+bool hs_core_catching_up(const struct hs_core *core)
+{
+    return core->fetching || core->has_pending_qc;
+}
+
+const struct hs_core_stats *hs_core_stats(const struct hs_core *core)
+{
+    return &core->stats;
+}
+
+const struct hs_safety *hs_core_safety(const struct hs_core *core)
+{
+    return &core->safety.state;
+}

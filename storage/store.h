@@ -1,0 +1,153 @@
+/* The store interface: everything the rest of the system knows about
+ * persistence. store_mem.c implements it in memory (tests, the simulator,
+ * crash simulation); store_rocks.c on RocksDB (DESIGN §6).
+ *
+ * Contract, the same for every implementation (tests/unit/test_store.c runs
+ * it against each):
+ * - put_* stage a write; reads see staged writes at once.
+ * - sync() makes everything staged durable, atomically: after a crash, the
+ *   store holds exactly what the last successful sync() covered.
+ * - A failed sync() leaves the store unusable; the caller must stop.
+ * - get_* of an absent key return SEQ_ENOTFOUND and leave *out untouched.
+ * - Blocks read back are deep copies the caller frees (hs_block_free). */
+
+#ifndef SEQ_STORAGE_STORE_H
+#define SEQ_STORAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hs_types.h"
+#include "seq_err.h"
+
+struct store;
+
+struct store_ops {
+    int (*put_block)(struct store *s, const struct hs_block *block);
+    int (*get_block)(struct store *s,
+                     const struct seq_hash *id,
+                     struct hs_block *out);
+    /* QC certifying block qc->block_id. */
+    int (*put_qc)(struct store *s, const struct hs_qc *qc);
+    int (*get_qc)(struct store *s,
+                  const struct seq_hash *block_id,
+                  struct hs_qc *out);
+    /* The highest QC, for recovery. */
+    int (*put_high_qc)(struct store *s, const struct hs_qc *qc);
+    int (*get_high_qc)(struct store *s, struct hs_qc *out);
+    /* The highest TC, for recovery. */
+    int (*put_high_tc)(struct store *s, const struct hs_tc *tc);
+    int (*get_high_tc)(struct store *s, struct hs_tc *out);
+    /* Height @height committed @block_id; raises the committed height. */
+    int (*put_commit)(struct store *s,
+                      hs_height_t height,
+                      const struct seq_hash *block_id);
+    int (*get_commit)(struct store *s,
+                      hs_height_t height,
+                      struct seq_hash *block_id);
+    /* SEQ_ENOTFOUND when nothing has been committed. */
+    int (*committed_height)(struct store *s, hs_height_t *out);
+    int (*put_safety)(struct store *s, const struct hs_safety *state);
+    int (*get_safety)(struct store *s, struct hs_safety *out);
+    /* Small opaque values by name (genesis hash, epoch, ...). get_meta
+     * returns a seq_malloc'ed copy in *val that the caller frees. */
+    int (*put_meta)(struct store *s,
+                    const char *key,
+                    const void *val,
+                    size_t len);
+    int (*get_meta)(struct store *s, const char *key, void **val, size_t *len);
+    int (*sync)(struct store *s);
+    void (*close)(struct store *s);
+};
+
+struct store {
+    const struct store_ops *ops;
+    char errmsg[SEQ_ERRMSG_LEN]; /* Why the last call failed, if it did. */
+};
+
+static inline int store_put_block(struct store *s, const struct hs_block *b)
+{
+    return s->ops->put_block(s, b);
+}
+static inline int store_get_block(struct store *s,
+                                  const struct seq_hash *id,
+                                  struct hs_block *out)
+{
+    return s->ops->get_block(s, id, out);
+}
+static inline int store_put_qc(struct store *s, const struct hs_qc *qc)
+{
+    return s->ops->put_qc(s, qc);
+}
+static inline int store_get_qc(struct store *s,
+                               const struct seq_hash *id,
+                               struct hs_qc *out)
+{
+    return s->ops->get_qc(s, id, out);
+}
+static inline int store_put_high_qc(struct store *s, const struct hs_qc *qc)
+{
+    return s->ops->put_high_qc(s, qc);
+}
+static inline int store_get_high_qc(struct store *s, struct hs_qc *out)
+{
+    return s->ops->get_high_qc(s, out);
+}
+static inline int store_put_high_tc(struct store *s, const struct hs_tc *tc)
+{
+    return s->ops->put_high_tc(s, tc);
+}
+static inline int store_get_high_tc(struct store *s, struct hs_tc *out)
+{
+    return s->ops->get_high_tc(s, out);
+}
+static inline int store_put_commit(struct store *s,
+                                   hs_height_t h,
+                                   const struct seq_hash *id)
+{
+    return s->ops->put_commit(s, h, id);
+}
+static inline int store_get_commit(struct store *s,
+                                   hs_height_t h,
+                                   struct seq_hash *id)
+{
+    return s->ops->get_commit(s, h, id);
+}
+static inline int store_committed_height(struct store *s, hs_height_t *out)
+{
+    return s->ops->committed_height(s, out);
+}
+static inline int store_put_safety(struct store *s, const struct hs_safety *st)
+{
+    return s->ops->put_safety(s, st);
+}
+static inline int store_get_safety(struct store *s, struct hs_safety *out)
+{
+    return s->ops->get_safety(s, out);
+}
+static inline int store_put_meta(struct store *s,
+                                 const char *key,
+                                 const void *val,
+                                 size_t len)
+{
+    return s->ops->put_meta(s, key, val, len);
+}
+static inline int store_get_meta(struct store *s,
+                                 const char *key,
+                                 void **val,
+                                 size_t *len)
+{
+    return s->ops->get_meta(s, key, val, len);
+}
+static inline int store_sync(struct store *s)
+{
+    return s->ops->sync(s);
+}
+static inline void store_close(struct store *s)
+{
+    if (s != NULL) {
+        s->ops->close(s);
+    }
+}
+
+#endif /* SEQ_STORAGE_STORE_H */

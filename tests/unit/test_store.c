@@ -1,0 +1,1318 @@
+/* The store contract (storage/store.h), run against every implementation in
+ * store_factories[]. Each check takes a factory, so the suite knows nothing
+ * of any one store: a factory opens an empty store, simulates a power cut
+ * (store_mem forgets what was not synced; a disk store is closed without a
+ * sync and reopened) and reopens after it. The contract: reads see staged
+ * writes at once, sync() makes them durable atomically, a crash leaves
+ * exactly what the last successful sync() covered, absent keys are
+ * SEQ_ENOTFOUND with *out untouched, blocks are deep copies both ways, a
+ * failed sync() leaves the store unusable, and a put that runs out of
+ * memory fails cleanly with SEQ_ENOMEM, whichever allocation it was. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "hs_types.h"
+#include "seq_alloc.h"
+#include "seq_err.h"
+#include "seq_rng.h"
+#include "store.h"
+#include "store_mem.h"
+
+/* ---- Factories. ---- */
+
+struct store_factory {
+    const char *name;
+    void *impl; /* The factory's own state (a directory, say). */
+    /* A new, empty store. */
+    int (*open)(struct store_factory *f, struct store **out);
+    /* A power cut: everything staged since the last successful sync() is
+     * lost. *s may be closed and replaced by NULL. */
+    void (*crash)(struct store_factory *f, struct store **s);
+    /* Bring the store back after crash(); *s is the store to use then. */
+    int (*reopen)(struct store_factory *f, struct store **s);
+    /* Make every later sync() fail with SEQ_EIO, or stop doing so. NULL
+     * when the store cannot simulate a failing disk. */
+    void (*fail_syncs)(struct store_factory *f, struct store *s, bool fail);
+    /* Close the store and delete whatever it left behind. */
+    void (*destroy)(struct store_factory *f, struct store *s);
+};
+
+static int mem_open(struct store_factory *f, struct store **out)
+{
+    (void)f;
+    return store_mem_open(out);
+}
+
+static void mem_crash(struct store_factory *f, struct store **s)
+{
+    (void)f;
+    store_mem_crash(*s);
+}
+
+static int mem_reopen(struct store_factory *f, struct store **s)
+{
+    (void)f;
+    (void)s; /* The same object stands for the reopened store. */
+    return SEQ_OK;
+}
+
+static void mem_fail_syncs(struct store_factory *f, struct store *s, bool fail)
+{
+    (void)f;
+    store_mem_fail_syncs(s, fail);
+}
+
+static void mem_destroy(struct store_factory *f, struct store *s)
+{
+    (void)f;
+    store_close(s);
+}
+
+static struct store_factory store_factories[] = {
+    {
+        .name = "store_mem",
+        .open = mem_open,
+        .crash = mem_crash,
+        .reopen = mem_reopen,
+        .fail_syncs = mem_fail_syncs,
+        .destroy = mem_destroy,
+    },
+};
+
+#define N_FACTORIES (sizeof store_factories / sizeof store_factories[0])
+
+/* Run @check against every store; say which one is being checked, so that a
+ * failure names it. */
+#define FOR_EACH_STORE(check)                                      \
+    do {                                                           \
+        size_t i_;                                                 \
+        for (i_ = 0; i_ < N_FACTORIES; i_++) {                     \
+            fprintf(stderr, "  [%s]\n", store_factories[i_].name); \
+            check(&store_factories[i_]);                           \
+        }                                                          \
+    } while (0)
+
+/* ---- Test data. ---- */
+
+static const struct seq_hash chain_id = { { 0x53, 0x45, 0x51, 0x2d, 0x54 } };
+
+/* A QC for @b; @variant changes its signatures, so that two QCs for one
+ * block can be told apart. */
+static void make_qc(struct hs_qc *qc, const struct hs_block *b, int variant)
+{
+    uint32_t i;
+
+    memset(qc, 0, sizeof *qc);
+    qc->epoch = b->epoch;
+    qc->round = b->round;
+    qc->height = b->height;
+    qc->block_id = b->id;
+    qc->n_sigs = 3;
+    for (i = 0; i < qc->n_sigs; i++) {
+        qc->sigs[i].signer = i + (uint32_t)variant;
+        memset(qc->sigs[i].sig.bytes, 0x40 + variant + (int)i, HS_SIG_LEN);
+    }
+}
+
+/* A block extending @parent with @len payload bytes from @rng. The caller
+ * frees it with hs_block_free. */
+static void make_block(struct hs_block *b,
+                       const struct hs_block *parent,
+                       size_t len,
+                       struct seq_rng *rng)
+{
+    size_t i;
+
+    hs_genesis_block(&chain_id, 1, b);
+    b->round = parent->round + 1;
+    b->height = parent->height + 1;
+    b->parent_id = parent->id;
+    b->author = (hs_node_t)(b->round % 4);
+    make_qc(&b->justify, parent, 0);
+    if (len > 0) {
+        b->payload = seq_malloc(len);
+        for (i = 0; i < len; i++) {
+            b->payload[i] = (uint8_t)seq_rng_next(rng);
+        }
+    }
+    b->payload_len = len;
+    hs_block_seal(b, &chain_id);
+}
+
+/* A chain of @n blocks above genesis; payload sizes vary, some are 0. */
+static void make_chain(struct hs_block *blocks, size_t n, uint64_t seed)
+{
+    struct hs_block genesis;
+    struct seq_rng rng;
+    size_t i;
+
+    seq_rng_seed(&rng, seed);
+    hs_genesis_block(&chain_id, 1, &genesis);
+    for (i = 0; i < n; i++) {
+        size_t len = (size_t)seq_rng_below(&rng, 4) == 0
+                         ? 0
+                         : (size_t)seq_rng_range(&rng, 1, 300);
+
+        make_block(&blocks[i], i == 0 ? &genesis : &blocks[i - 1], len, &rng);
+    }
+}
+
+static void free_chain(struct hs_block *blocks, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        hs_block_free(&blocks[i]);
+    }
+}
+
+static void make_safety(struct hs_safety *st, int variant)
+{
+    hs_round_t r = (hs_round_t)variant * 10;
+
+    memset(st, 0, sizeof *st);
+    st->epoch = 1;
+    st->last_voted_round = r + 3;
+    st->preferred_round = r + 1;
+    st->one_chain_round = r + 2;
+    st->highest_timeout_round = r;
+    st->has_last_vote = variant % 2 == 1;
+    st->last_vote.epoch = 1;
+    st->last_vote.round = r + 3;
+    st->last_vote.height = r + 2;
+    memset(st->last_vote.block_id.bytes, variant, SEQ_HASH_LEN);
+    st->last_vote.voter = 2;
+    memset(st->last_vote.sig.bytes, 0x70 + variant, HS_SIG_LEN);
+    st->has_last_timeout = variant % 3 == 0;
+    st->last_timeout_round = r;
+    st->last_timeout_hqc_round = r + 1;
+    memset(st->last_timeout_sig.bytes, 0x30 + variant, HS_SIG_LEN);
+}
+
+/* Field by field: a disk store rebuilds structs, padding and all. */
+static bool qc_eq(const struct hs_qc *a, const struct hs_qc *b)
+{
+    uint32_t i;
+
+    if (a->epoch != b->epoch || a->round != b->round ||
+        a->height != b->height || !seq_hash_eq(&a->block_id, &b->block_id) ||
+        a->n_sigs != b->n_sigs) {
+        return false;
+    }
+    for (i = 0; i < a->n_sigs; i++) {
+        if (a->sigs[i].signer != b->sigs[i].signer ||
+            memcmp(a->sigs[i].sig.bytes, b->sigs[i].sig.bytes, HS_SIG_LEN) !=
+                0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool block_eq(const struct hs_block *a, const struct hs_block *b)
+{
+    return a->epoch == b->epoch && a->round == b->round &&
+           a->height == b->height &&
+           seq_hash_eq(&a->parent_id, &b->parent_id) &&
+           a->author == b->author && qc_eq(&a->justify, &b->justify) &&
+           seq_hash_eq(&a->payload_hash, &b->payload_hash) &&
+           seq_hash_eq(&a->ns_root, &b->ns_root) &&
+           seq_hash_eq(&a->id, &b->id) && a->payload_len == b->payload_len &&
+           (a->payload_len == 0 ||
+            memcmp(a->payload, b->payload, a->payload_len) == 0);
+}
+
+static bool vote_eq(const struct hs_vote *a, const struct hs_vote *b)
+{
+    return a->epoch == b->epoch && a->round == b->round &&
+           a->height == b->height && seq_hash_eq(&a->block_id, &b->block_id) &&
+           a->voter == b->voter &&
+           memcmp(a->sig.bytes, b->sig.bytes, HS_SIG_LEN) == 0;
+}
+
+static bool safety_eq(const struct hs_safety *a, const struct hs_safety *b)
+{
+    return a->epoch == b->epoch && a->last_voted_round == b->last_voted_round &&
+           a->preferred_round == b->preferred_round &&
+           a->one_chain_round == b->one_chain_round &&
+           a->highest_timeout_round == b->highest_timeout_round &&
+           a->has_last_vote == b->has_last_vote &&
+           (!a->has_last_vote || vote_eq(&a->last_vote, &b->last_vote)) &&
+           a->has_last_timeout == b->has_last_timeout &&
+           (!a->has_last_timeout ||
+            (a->last_timeout_round == b->last_timeout_round &&
+             a->last_timeout_hqc_round == b->last_timeout_hqc_round &&
+             memcmp(a->last_timeout_sig.bytes, b->last_timeout_sig.bytes,
+                    HS_SIG_LEN) == 0));
+}
+
+/* 1 when @s holds a block equal to @want, 0 when it holds none under that
+ * id, -1 on any other answer. */
+static int has_block(struct store *s, const struct hs_block *want)
+{
+    struct hs_block got;
+    int rv;
+    int ok;
+
+    rv = store_get_block(s, &want->id, &got);
+    if (rv == SEQ_ENOTFOUND) {
+        return 0;
+    }
+    if (rv != 0) {
+        return -1;
+    }
+    ok = block_eq(&got, want) &&
+         (got.payload_len == 0 || got.payload != want->payload);
+    hs_block_free(&got);
+    return ok ? 1 : -1;
+}
+
+/* Same for the QC stored for @want's block. */
+static int has_qc(struct store *s, const struct hs_qc *want)
+{
+    struct hs_qc got;
+    int rv;
+
+    rv = store_get_qc(s, &want->block_id, &got);
+    if (rv == SEQ_ENOTFOUND) {
+        return 0;
+    }
+    return rv == 0 && qc_eq(&got, want) ? 1 : -1;
+}
+
+/* 1 when meta @key holds exactly @len bytes @val, 0 when absent. */
+static int has_meta(struct store *s,
+                    const char *key,
+                    const void *val,
+                    size_t len)
+{
+    void *got = NULL;
+    size_t got_len = 0;
+    int rv;
+    int ok;
+
+    rv = store_get_meta(s, key, &got, &got_len);
+    if (rv == SEQ_ENOTFOUND) {
+        return 0;
+    }
+    if (rv != 0) {
+        return -1;
+    }
+    ok = got != NULL && got_len == len &&
+         (len == 0 || memcmp(got, val, len) == 0);
+    seq_free(got);
+    return ok ? 1 : -1;
+}
+
+static void crash_and_reopen(struct store_factory *f, struct store **s)
+{
+    f->crash(f, s);
+    ASSERT_OK(f->reopen(f, s));
+    ASSERT_TRUE(*s != NULL);
+}
+
+/* ---- Absent keys. ---- */
+
+#define SENTINEL 0xa5
+
+/* True when all @len bytes at @p still hold SENTINEL. */
+static bool untouched(const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (b[i] != SENTINEL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void check_absent_keys(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block block;
+    struct hs_qc qc;
+    struct hs_safety safety;
+    struct seq_hash id;
+    hs_height_t height;
+    void *val;
+    size_t len;
+    struct hs_block chain[2];
+
+    make_chain(chain, 2, test_seed());
+    ASSERT_OK(f->open(f, &s));
+
+    memset(&block, SENTINEL, sizeof block);
+    memset(&qc, SENTINEL, sizeof qc);
+    memset(&safety, SENTINEL, sizeof safety);
+    memset(&id, SENTINEL, sizeof id);
+    memset(&height, SENTINEL, sizeof height);
+    memset(&val, SENTINEL, sizeof val);
+    memset(&len, SENTINEL, sizeof len);
+    ASSERT_ERR(store_get_block(s, &chain[0].id, &block), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_qc(s, &chain[0].id, &qc), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_high_qc(s, &qc), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_commit(s, 1, &id), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_committed_height(s, &height), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_safety(s, &safety), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_meta(s, "genesis", &val, &len), SEQ_ENOTFOUND);
+
+    /* Other keys present: the absent ones stay absent, *out untouched. */
+    ASSERT_OK(store_put_block(s, &chain[0]));
+    make_qc(&qc, &chain[0], 0);
+    ASSERT_OK(store_put_qc(s, &qc));
+    ASSERT_OK(store_put_commit(s, 1, &chain[0].id));
+    ASSERT_OK(store_put_meta(s, "epoch", "1", 1));
+    ASSERT_OK(store_sync(s));
+    memset(&qc, SENTINEL, sizeof qc);
+    ASSERT_ERR(store_get_block(s, &chain[1].id, &block), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_qc(s, &chain[1].id, &qc), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_commit(s, 0, &id), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_commit(s, 2, &id), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_meta(s, "genesis", &val, &len), SEQ_ENOTFOUND);
+    ASSERT_TRUE(untouched(&block, sizeof block));
+    ASSERT_TRUE(untouched(&qc, sizeof qc));
+    ASSERT_TRUE(untouched(&safety, sizeof safety));
+    ASSERT_TRUE(untouched(&id, sizeof id));
+    ASSERT_TRUE(untouched(&height, sizeof height));
+    ASSERT_TRUE(untouched(&val, sizeof val));
+    ASSERT_TRUE(untouched(&len, sizeof len));
+
+    f->destroy(f, s);
+    free_chain(chain, 2);
+}
+
+TEST(store, absent_keys_not_found_and_out_untouched)
+{
+    FOR_EACH_STORE(check_absent_keys);
+}
+
+/* ---- Round trips. ---- */
+
+static void check_blocks(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block genesis;
+    struct hs_block blocks[4];
+    struct hs_block got;
+    struct seq_rng rng;
+    const size_t lens[4] = { 0, 1, 1000, 100000 };
+    size_t i;
+
+    seq_rng_seed(&rng, test_seed());
+    hs_genesis_block(&chain_id, 1, &genesis);
+    for (i = 0; i < 4; i++) {
+        make_block(&blocks[i], i == 0 ? &genesis : &blocks[i - 1], lens[i],
+                   &rng);
+    }
+    ASSERT_OK(f->open(f, &s));
+    ASSERT_OK(store_put_block(s, &genesis));
+    for (i = 0; i < 4; i++) {
+        ASSERT_OK(store_put_block(s, &blocks[i]));
+    }
+    /* Read your writes, before and after sync. */
+    ASSERT_EQ(has_block(s, &genesis), 1);
+    for (i = 0; i < 4; i++) {
+        ASSERT_EQ(has_block(s, &blocks[i]), 1);
+    }
+    ASSERT_OK(store_sync(s));
+    for (i = 0; i < 4; i++) {
+        ASSERT_EQ(has_block(s, &blocks[i]), 1);
+    }
+
+    /* Deep copy in: the caller's buffer is not the stored one. */
+    blocks[2].payload[0] ^= 0xff;
+    blocks[2].round += 100;
+    ASSERT_OK(store_get_block(s, &blocks[2].id, &got));
+    ASSERT_EQ(got.round, blocks[2].round - 100);
+    ASSERT_EQ(got.payload[0], (uint8_t)(blocks[2].payload[0] ^ 0xff));
+    ASSERT_TRUE(got.payload != blocks[2].payload);
+    blocks[2].payload[0] ^= 0xff;
+    blocks[2].round -= 100;
+
+    /* Deep copy out: scribbling on (and freeing) a copy changes nothing. */
+    got.payload[0] ^= 0xff;
+    got.height = 999;
+    hs_block_free(&got);
+    ASSERT_EQ(has_block(s, &blocks[2]), 1);
+    ASSERT_OK(store_get_block(s, &blocks[3].id, &got));
+    ASSERT_EQ(got.payload_len, (size_t)100000);
+    ASSERT_MEMEQ(got.payload, blocks[3].payload, got.payload_len);
+    ASSERT_TRUE(qc_eq(&got.justify, &blocks[3].justify));
+    hs_block_free(&got);
+
+    /* Putting a block twice is harmless. */
+    ASSERT_OK(store_put_block(s, &blocks[1]));
+    ASSERT_OK(store_sync(s));
+    ASSERT_EQ(has_block(s, &blocks[1]), 1);
+
+    f->destroy(f, s);
+    free_chain(blocks, 4);
+}
+
+TEST(store, blocks_round_trip_as_deep_copies)
+{
+    FOR_EACH_STORE(check_blocks);
+}
+
+static void check_qcs(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block blocks[3];
+    struct hs_qc qcs[3];
+    struct hs_qc other;
+    struct hs_qc got;
+    size_t i;
+
+    make_chain(blocks, 3, test_seed());
+    ASSERT_OK(f->open(f, &s));
+    for (i = 0; i < 3; i++) {
+        make_qc(&qcs[i], &blocks[i], (int)i);
+        ASSERT_OK(store_put_qc(s, &qcs[i]));
+    }
+    /* The store copied the QC: changing ours changes nothing. */
+    qcs[0].round += 50;
+    ASSERT_OK(store_get_qc(s, &qcs[0].block_id, &got));
+    ASSERT_EQ(got.round, qcs[0].round - 50);
+    qcs[0].round -= 50;
+    for (i = 0; i < 3; i++) {
+        ASSERT_EQ(has_qc(s, &qcs[i]), 1);
+    }
+    ASSERT_OK(store_sync(s));
+    for (i = 0; i < 3; i++) {
+        ASSERT_EQ(has_qc(s, &qcs[i]), 1);
+    }
+    /* Another QC for the same block replaces the first, staged or not. */
+    make_qc(&other, &blocks[1], 7);
+    ASSERT_OK(store_put_qc(s, &other));
+    ASSERT_EQ(has_qc(s, &other), 1);
+    ASSERT_OK(store_sync(s));
+    ASSERT_EQ(has_qc(s, &other), 1);
+    ASSERT_EQ(has_qc(s, &qcs[0]), 1);
+
+    f->destroy(f, s);
+    free_chain(blocks, 3);
+}
+
+TEST(store, qcs_round_trip_by_block_id)
+{
+    FOR_EACH_STORE(check_qcs);
+}
+
+static void check_high_qc(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block blocks[2];
+    struct hs_qc qc;
+    struct hs_qc got;
+
+    make_chain(blocks, 2, test_seed());
+    ASSERT_OK(f->open(f, &s));
+    make_qc(&qc, &blocks[0], 1);
+    ASSERT_OK(store_put_high_qc(s, &qc));
+    ASSERT_OK(store_get_high_qc(s, &got));
+    ASSERT_TRUE(qc_eq(&got, &qc));
+    ASSERT_OK(store_sync(s));
+    make_qc(&qc, &blocks[1], 2);
+    ASSERT_OK(store_put_high_qc(s, &qc));
+    ASSERT_OK(store_get_high_qc(s, &got));
+    ASSERT_TRUE(qc_eq(&got, &qc));
+    /* The high QC is its own cell, not an entry of the QC index. */
+    ASSERT_ERR(store_get_qc(s, &blocks[1].id, &got), SEQ_ENOTFOUND);
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_get_high_qc(s, &got));
+    ASSERT_TRUE(qc_eq(&got, &qc));
+
+    f->destroy(f, s);
+    free_chain(blocks, 2);
+}
+
+TEST(store, high_qc_last_write_wins)
+{
+    FOR_EACH_STORE(check_high_qc);
+}
+
+static void check_commits(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block blocks[10];
+    struct seq_hash id;
+    hs_height_t height = 0;
+    size_t i;
+
+    make_chain(blocks, 10, test_seed());
+    ASSERT_OK(f->open(f, &s));
+    for (i = 0; i < 10; i++) {
+        ASSERT_OK(store_put_commit(s, blocks[i].height, &blocks[i].id));
+        ASSERT_OK(store_committed_height(s, &height));
+        ASSERT_EQ(height, blocks[i].height);
+        if (i == 4) {
+            ASSERT_OK(store_sync(s));
+        }
+    }
+    for (i = 0; i < 10; i++) {
+        ASSERT_OK(store_get_commit(s, blocks[i].height, &id));
+        ASSERT_TRUE(seq_hash_eq(&id, &blocks[i].id));
+    }
+    /* Writing a lower height again does not lower the committed height. */
+    ASSERT_OK(store_put_commit(s, blocks[2].height, &blocks[2].id));
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height, blocks[9].height);
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height, blocks[9].height);
+    ASSERT_ERR(store_get_commit(s, blocks[9].height + 1, &id), SEQ_ENOTFOUND);
+    /* Heights far apart, and one below all the others. */
+    ASSERT_OK(store_put_commit(s, 1000000, &blocks[0].id));
+    ASSERT_OK(store_put_commit(s, 0, &blocks[1].id));
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height, (hs_height_t)1000000);
+    ASSERT_OK(store_get_commit(s, 0, &id));
+    ASSERT_TRUE(seq_hash_eq(&id, &blocks[1].id));
+    ASSERT_OK(store_get_commit(s, 1000000, &id));
+    ASSERT_TRUE(seq_hash_eq(&id, &blocks[0].id));
+    ASSERT_OK(store_get_commit(s, blocks[5].height, &id));
+    ASSERT_TRUE(seq_hash_eq(&id, &blocks[5].id));
+    ASSERT_ERR(store_get_commit(s, 999999, &id), SEQ_ENOTFOUND);
+
+    f->destroy(f, s);
+    free_chain(blocks, 10);
+}
+
+TEST(store, commits_by_height_raise_committed_height)
+{
+    FOR_EACH_STORE(check_commits);
+}
+
+static void check_safety(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_safety st;
+    struct hs_safety got;
+    int v;
+
+    ASSERT_OK(f->open(f, &s));
+    for (v = 1; v <= 3; v++) {
+        make_safety(&st, v);
+        ASSERT_OK(store_put_safety(s, &st));
+        ASSERT_OK(store_get_safety(s, &got));
+        ASSERT_TRUE(safety_eq(&got, &st));
+        if (v == 2) {
+            ASSERT_OK(store_sync(s));
+        }
+    }
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_get_safety(s, &got));
+    ASSERT_TRUE(safety_eq(&got, &st));
+    f->destroy(f, s);
+}
+
+TEST(store, safety_round_trip)
+{
+    FOR_EACH_STORE(check_safety);
+}
+
+static void check_meta(struct store_factory *f)
+{
+    static const uint8_t bin[] = { 0, 1, 0, 0xff, 0x7f, 0 };
+    char key64[65];
+    char key65[66];
+    struct store *s = NULL;
+    void *val = NULL;
+    size_t len = 0;
+
+    memset(key64, 'k', 64);
+    key64[64] = '\0';
+    memset(key65, 'k', 65);
+    key65[65] = '\0';
+    ASSERT_OK(f->open(f, &s));
+    ASSERT_OK(store_put_meta(s, "genesis", bin, sizeof bin));
+    ASSERT_OK(store_put_meta(s, "empty", NULL, 0));
+    ASSERT_OK(store_put_meta(s, key64, "long", 4));
+    ASSERT_EQ(has_meta(s, "genesis", bin, sizeof bin), 1);
+    ASSERT_EQ(has_meta(s, "empty", NULL, 0), 1);
+    ASSERT_EQ(has_meta(s, key64, "long", 4), 1);
+    ASSERT_EQ(has_meta(s, "genesi", NULL, 0), 0);
+    ASSERT_EQ(has_meta(s, "genesis2", NULL, 0), 0);
+
+    /* Keys are 1 to 64 bytes. */
+    ASSERT_ERR(store_put_meta(s, key65, "x", 1), SEQ_EINVAL);
+    ASSERT_TRUE(s->errmsg[0] != '\0');
+    ASSERT_ERR(store_put_meta(s, "", "x", 1), SEQ_EINVAL);
+    ASSERT_ERR(store_get_meta(s, key65, &val, &len), SEQ_EINVAL);
+
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_put_meta(s, "genesis", "new", 3));
+    ASSERT_EQ(has_meta(s, "genesis", "new", 3), 1);
+    ASSERT_OK(store_sync(s));
+    ASSERT_EQ(has_meta(s, "genesis", "new", 3), 1);
+    ASSERT_EQ(has_meta(s, "empty", NULL, 0), 1);
+    ASSERT_EQ(has_meta(s, key64, "long", 4), 1);
+
+    /* The value returned is the caller's own copy. */
+    ASSERT_OK(store_get_meta(s, "genesis", &val, &len));
+    ASSERT_EQ(len, (size_t)3);
+    ((char *)val)[0] = 'X';
+    seq_free(val);
+    ASSERT_EQ(has_meta(s, "genesis", "new", 3), 1);
+    f->destroy(f, s);
+}
+
+TEST(store, meta_round_trip)
+{
+    FOR_EACH_STORE(check_meta);
+}
+
+/* ---- Crashes. ---- */
+
+static void check_crash_scenario(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block b[6];
+    struct hs_qc qc[6];
+    struct hs_qc got_qc;
+    struct hs_safety st1;
+    struct hs_safety st2;
+    struct hs_safety got;
+    struct seq_hash id;
+    hs_height_t height;
+    size_t i;
+
+    make_chain(b, 6, test_seed());
+    for (i = 0; i < 6; i++) {
+        make_qc(&qc[i], &b[i], 0);
+    }
+    make_safety(&st1, 1);
+    make_safety(&st2, 2);
+    ASSERT_OK(f->open(f, &s));
+
+    /* A crash before any sync leaves an empty store. */
+    ASSERT_OK(store_put_block(s, &b[0]));
+    ASSERT_OK(store_put_safety(s, &st1));
+    ASSERT_OK(store_put_commit(s, 1, &b[0].id));
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_block(s, &b[0]), 0);
+    ASSERT_ERR(store_get_safety(s, &got), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_committed_height(s, &height), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_commit(s, 1, &id), SEQ_ENOTFOUND);
+
+    /* Sync 1: b0. Sync 2: b1, commit 1, st1, high QC b1, meta v1. */
+    ASSERT_OK(store_put_block(s, &b[0]));
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_put_block(s, &b[1]));
+    ASSERT_OK(store_put_qc(s, &qc[1]));
+    ASSERT_OK(store_put_commit(s, 1, &b[0].id));
+    ASSERT_OK(store_put_safety(s, &st1));
+    ASSERT_OK(store_put_high_qc(s, &qc[1]));
+    ASSERT_OK(store_put_meta(s, "epoch", "v1", 2));
+    ASSERT_OK(store_sync(s));
+    /* Unsynced: b2, qc2, commit 2, st2, high QC b2, meta v2 and a new
+     * key, and a second QC for b1 replacing the synced one. */
+    ASSERT_OK(store_put_block(s, &b[2]));
+    ASSERT_OK(store_put_qc(s, &qc[2]));
+    ASSERT_OK(store_put_commit(s, 2, &b[1].id));
+    ASSERT_OK(store_put_safety(s, &st2));
+    ASSERT_OK(store_put_high_qc(s, &qc[2]));
+    ASSERT_OK(store_put_meta(s, "epoch", "v2", 2));
+    ASSERT_OK(store_put_meta(s, "other", "x", 1));
+    make_qc(&got_qc, &b[1], 9);
+    ASSERT_OK(store_put_qc(s, &got_qc));
+    ASSERT_EQ(has_qc(s, &got_qc), 1);
+
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_block(s, &b[0]), 1);
+    ASSERT_EQ(has_block(s, &b[1]), 1);
+    ASSERT_EQ(has_block(s, &b[2]), 0);
+    ASSERT_EQ(has_qc(s, &qc[1]), 1);
+    ASSERT_EQ(has_qc(s, &qc[2]), 0);
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height, (hs_height_t)1);
+    ASSERT_OK(store_get_commit(s, 1, &id));
+    ASSERT_TRUE(seq_hash_eq(&id, &b[0].id));
+    ASSERT_ERR(store_get_commit(s, 2, &id), SEQ_ENOTFOUND);
+    ASSERT_OK(store_get_safety(s, &got));
+    ASSERT_TRUE(safety_eq(&got, &st1));
+    ASSERT_OK(store_get_high_qc(s, &got_qc));
+    ASSERT_TRUE(qc_eq(&got_qc, &qc[1]));
+    ASSERT_EQ(has_meta(s, "epoch", "v1", 2), 1);
+    ASSERT_EQ(has_meta(s, "other", NULL, 0), 0);
+
+    /* The store goes on working; a second crash keeps the third sync. */
+    ASSERT_OK(store_put_block(s, &b[3]));
+    ASSERT_OK(store_put_commit(s, 2, &b[1].id));
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_sync(s)); /* Nothing staged: still fine. */
+    ASSERT_OK(store_put_block(s, &b[4]));
+    ASSERT_OK(store_put_commit(s, 3, &b[2].id));
+    crash_and_reopen(f, &s);
+    crash_and_reopen(f, &s); /* Nothing staged: changes nothing. */
+    ASSERT_EQ(has_block(s, &b[3]), 1);
+    ASSERT_EQ(has_block(s, &b[4]), 0);
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height, (hs_height_t)2);
+    ASSERT_ERR(store_get_commit(s, 3, &id), SEQ_ENOTFOUND);
+
+    f->destroy(f, s);
+    free_chain(b, 6);
+}
+
+TEST(store, crash_keeps_exactly_the_last_sync)
+{
+    FOR_EACH_STORE(check_crash_scenario);
+}
+
+/* A model of the store: what a reader must see (cur) and what the last sync
+ * covered (synced). sync copies cur to synced; a crash copies it back. */
+#define M_BLOCKS   24
+#define M_KEYS     3
+#define M_VARIANTS 4
+
+struct model_state {
+    bool block[M_BLOCKS];
+    int qc[M_BLOCKS];         /* Variant + 1; 0 when absent. */
+    int commit[M_BLOCKS + 1]; /* By height: block index + 1, or 0. */
+    hs_height_t committed;
+    bool has_committed;
+    int safety;       /* Variant, or 0 when absent. */
+    int high_qc;      /* Block index + 1, or 0. */
+    int meta[M_KEYS]; /* Variant + 1, or 0. */
+};
+
+static const char *const model_keys[M_KEYS] = { "genesis", "epoch", "valset" };
+
+/* The meta value of @variant: its length varies, 0 included. */
+static void meta_value(int variant, char *buf, size_t *len)
+{
+    *len = (size_t)(variant * 3);
+    memset(buf, 'a' + variant, *len);
+}
+
+static void check_against_model(struct store *s,
+                                const struct model_state *m,
+                                const struct hs_block *blocks)
+{
+    struct hs_qc qc;
+    struct hs_qc got;
+    struct hs_safety st;
+    struct hs_safety got_st;
+    struct seq_hash id;
+    hs_height_t height;
+    char buf[16];
+    size_t len;
+    size_t i;
+
+    for (i = 0; i < M_BLOCKS; i++) {
+        ASSERT_EQ(has_block(s, &blocks[i]), m->block[i] ? 1 : 0);
+        if (m->qc[i] != 0) {
+            make_qc(&qc, &blocks[i], m->qc[i] - 1);
+            ASSERT_EQ(has_qc(s, &qc), 1);
+        } else {
+            ASSERT_ERR(store_get_qc(s, &blocks[i].id, &got), SEQ_ENOTFOUND);
+        }
+    }
+    for (i = 0; i <= M_BLOCKS; i++) {
+        if (m->commit[i] != 0) {
+            ASSERT_OK(store_get_commit(s, i, &id));
+            ASSERT_TRUE(seq_hash_eq(&id, &blocks[m->commit[i] - 1].id));
+        } else {
+            ASSERT_ERR(store_get_commit(s, i, &id), SEQ_ENOTFOUND);
+        }
+    }
+    if (m->has_committed) {
+        ASSERT_OK(store_committed_height(s, &height));
+        ASSERT_EQ(height, m->committed);
+    } else {
+        ASSERT_ERR(store_committed_height(s, &height), SEQ_ENOTFOUND);
+    }
+    if (m->safety != 0) {
+        make_safety(&st, m->safety);
+        ASSERT_OK(store_get_safety(s, &got_st));
+        ASSERT_TRUE(safety_eq(&got_st, &st));
+    } else {
+        ASSERT_ERR(store_get_safety(s, &got_st), SEQ_ENOTFOUND);
+    }
+    if (m->high_qc != 0) {
+        make_qc(&qc, &blocks[m->high_qc - 1], 0);
+        ASSERT_OK(store_get_high_qc(s, &got));
+        ASSERT_TRUE(qc_eq(&got, &qc));
+    } else {
+        ASSERT_ERR(store_get_high_qc(s, &got), SEQ_ENOTFOUND);
+    }
+    for (i = 0; i < M_KEYS; i++) {
+        if (m->meta[i] != 0) {
+            meta_value(m->meta[i] - 1, buf, &len);
+            ASSERT_EQ(has_meta(s, model_keys[i], buf, len), 1);
+        } else {
+            ASSERT_EQ(has_meta(s, model_keys[i], NULL, 0), 0);
+        }
+    }
+}
+
+/* One random write to both the store and the model's current state. */
+static void model_write(struct store *s,
+                        struct model_state *cur,
+                        const struct hs_block *blocks,
+                        struct seq_rng *rng)
+{
+    size_t i = (size_t)seq_rng_below(rng, M_BLOCKS);
+    int v = (int)seq_rng_below(rng, M_VARIANTS);
+    struct hs_qc qc;
+    struct hs_safety st;
+    char buf[16];
+    size_t len;
+
+    switch (seq_rng_below(rng, 6)) {
+    case 0:
+        ASSERT_OK(store_put_block(s, &blocks[i]));
+        cur->block[i] = true;
+        break;
+    case 1:
+        make_qc(&qc, &blocks[i], v);
+        ASSERT_OK(store_put_qc(s, &qc));
+        cur->qc[i] = v + 1;
+        break;
+    case 2:
+        ASSERT_OK(store_put_commit(s, blocks[i].height, &blocks[i].id));
+        cur->commit[blocks[i].height] = (int)i + 1;
+        if (!cur->has_committed || blocks[i].height > cur->committed) {
+            cur->committed = blocks[i].height;
+            cur->has_committed = true;
+        }
+        break;
+    case 3:
+        make_safety(&st, v + 1);
+        ASSERT_OK(store_put_safety(s, &st));
+        cur->safety = v + 1;
+        break;
+    case 4:
+        make_qc(&qc, &blocks[i], 0);
+        ASSERT_OK(store_put_high_qc(s, &qc));
+        cur->high_qc = (int)i + 1;
+        break;
+    default:
+        meta_value(v, buf, &len);
+        ASSERT_OK(store_put_meta(s, model_keys[i % M_KEYS], buf, len));
+        cur->meta[i % M_KEYS] = v + 1;
+        break;
+    }
+}
+
+static void check_random_crashes(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block blocks[M_BLOCKS];
+    struct model_state cur;
+    struct model_state synced;
+    struct seq_rng rng;
+    int step;
+
+    seq_rng_seed(&rng, test_seed());
+    make_chain(blocks, M_BLOCKS, test_seed());
+    memset(&cur, 0, sizeof cur);
+    memset(&synced, 0, sizeof synced);
+    ASSERT_OK(f->open(f, &s));
+    for (step = 0; step < 3000; step++) {
+        uint64_t dice = seq_rng_below(&rng, 100);
+
+        if (dice < 10) {
+            ASSERT_OK(store_sync(s));
+            synced = cur;
+        } else if (dice < 14) {
+            crash_and_reopen(f, &s);
+            cur = synced;
+        } else {
+            model_write(s, &cur, blocks, &rng);
+        }
+        if (step % 7 == 0 || dice < 14) {
+            check_against_model(s, &cur, blocks);
+        }
+    }
+    f->destroy(f, s);
+    free_chain(blocks, M_BLOCKS);
+}
+
+TEST(store, random_writes_syncs_and_crashes_match_a_model)
+{
+    FOR_EACH_STORE(check_random_crashes);
+}
+
+/* Thousands of keys, as a simulated replica holds: growth, then a crash
+ * that drops half of them. */
+static void check_many(struct store_factory *f)
+{
+    enum { N = 3000 };
+    struct store *s = NULL;
+    struct hs_block *blocks;
+    struct hs_qc qc;
+    struct seq_hash id;
+    size_t i;
+
+    blocks = seq_calloc(N, sizeof *blocks);
+    ASSERT_TRUE(blocks != NULL);
+    make_chain(blocks, N, test_seed());
+    ASSERT_OK(f->open(f, &s));
+    for (i = 0; i < N; i++) {
+        make_qc(&qc, &blocks[i], 0);
+        ASSERT_OK(store_put_block(s, &blocks[i]));
+        ASSERT_OK(store_put_qc(s, &qc));
+        ASSERT_OK(store_put_commit(s, blocks[i].height, &blocks[i].id));
+        if (i == N / 2) {
+            ASSERT_OK(store_sync(s));
+        }
+    }
+    crash_and_reopen(f, &s);
+    for (i = 0; i < N; i++) {
+        make_qc(&qc, &blocks[i], 0);
+        ASSERT_EQ(has_block(s, &blocks[i]), i <= N / 2 ? 1 : 0);
+        ASSERT_EQ(has_qc(s, &qc), i <= N / 2 ? 1 : 0);
+        ASSERT_ERR(store_get_commit(s, blocks[i].height, &id),
+                   i <= N / 2 ? SEQ_OK : SEQ_ENOTFOUND);
+    }
+    f->destroy(f, s);
+    free_chain(blocks, N);
+    seq_free(blocks);
+}
+
+TEST(store, thousands_of_blocks_then_crash)
+{
+    FOR_EACH_STORE(check_many);
+}
+
+/* ---- Failures. ---- */
+
+static void check_failed_sync(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block b[2];
+    struct hs_block got;
+    struct hs_safety st;
+    hs_height_t height;
+
+    if (f->fail_syncs == NULL) {
+        fprintf(stderr, "  [%s] cannot fail a sync; skipped\n", f->name);
+        return;
+    }
+    make_chain(b, 2, test_seed());
+    make_safety(&st, 1);
+    ASSERT_OK(f->open(f, &s));
+    ASSERT_OK(store_put_block(s, &b[0]));
+    ASSERT_OK(store_put_commit(s, 1, &b[0].id));
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_put_block(s, &b[1]));
+    ASSERT_OK(store_put_safety(s, &st));
+
+    f->fail_syncs(f, s, true);
+    s->errmsg[0] = '\0';
+    ASSERT_ERR(store_sync(s), SEQ_EIO);
+    ASSERT_TRUE(s->errmsg[0] != '\0');
+    /* Unusable from then on, even once the disk is back (store.h). */
+    f->fail_syncs(f, s, false);
+    ASSERT_ERR(store_get_block(s, &b[0].id, &got), SEQ_EIO);
+    ASSERT_ERR(store_put_block(s, &b[1]), SEQ_EIO);
+    ASSERT_ERR(store_put_commit(s, 2, &b[1].id), SEQ_EIO);
+    ASSERT_ERR(store_committed_height(s, &height), SEQ_EIO);
+    ASSERT_ERR(store_sync(s), SEQ_EIO);
+
+    /* After a restart: the last successful sync, and a working store. */
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_block(s, &b[0]), 1);
+    ASSERT_EQ(has_block(s, &b[1]), 0);
+    ASSERT_ERR(store_get_safety(s, &st), SEQ_ENOTFOUND);
+    ASSERT_OK(store_put_block(s, &b[1]));
+    ASSERT_OK(store_sync(s));
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_block(s, &b[1]), 1);
+
+    f->destroy(f, s);
+    free_chain(b, 2);
+}
+
+TEST(store, failed_sync_makes_the_store_unusable)
+{
+    FOR_EACH_STORE(check_failed_sync);
+}
+
+static void check_open_oom(struct store_factory *f)
+{
+    static struct store untouched_out; /* What *out must still point at. */
+    struct store *s;
+    unsigned long nth;
+    int rv;
+
+    for (nth = 1; nth < 100; nth++) {
+        s = &untouched_out;
+        seq_alloc_fail_at(nth, 0);
+        rv = f->open(f, &s);
+        seq_alloc_fail_at(0, 0);
+        if (rv == 0) {
+            break;
+        }
+        ASSERT_ERR(rv, SEQ_ENOMEM);
+        ASSERT_TRUE(s == &untouched_out);
+    }
+    ASSERT_LT(nth, 100);
+    f->destroy(f, s);
+}
+
+TEST(store, open_out_of_memory)
+{
+    FOR_EACH_STORE(check_open_oom);
+}
+
+/* The puts tortured by check_put_oom. Before each, the store holds (synced)
+ * BASE blocks, their QCs and commits at heights 1..BASE, meta "k" = "old",
+ * and one staged block; BASE is a power of two so that the next key forces
+ * index growth in a store that doubles. */
+enum put_kind {
+    PUT_BLOCK,
+    PUT_QC,
+    PUT_QC_AGAIN, /* A new QC for a block that has one. */
+    PUT_HIGH_QC,
+    PUT_COMMIT_NEXT,
+    PUT_COMMIT_BELOW,
+    PUT_SAFETY,
+    PUT_META,
+    PUT_META_AGAIN,
+    N_PUT_KINDS
+};
+
+#define BASE 64
+
+static int do_put(struct store *s, enum put_kind kind, const struct hs_block *b)
+{
+    struct hs_qc qc;
+    struct hs_safety st;
+
+    switch (kind) {
+    case PUT_BLOCK:
+        return store_put_block(s, &b[BASE + 1]);
+    case PUT_QC:
+        make_qc(&qc, &b[BASE + 1], 0);
+        return store_put_qc(s, &qc);
+    case PUT_QC_AGAIN:
+        make_qc(&qc, &b[3], 5);
+        return store_put_qc(s, &qc);
+    case PUT_HIGH_QC:
+        make_qc(&qc, &b[BASE - 1], 0);
+        return store_put_high_qc(s, &qc);
+    case PUT_COMMIT_NEXT:
+        return store_put_commit(s, BASE + 1, &b[BASE].id);
+    case PUT_COMMIT_BELOW:
+        return store_put_commit(s, 0, &b[0].id);
+    case PUT_SAFETY:
+        make_safety(&st, 1);
+        return store_put_safety(s, &st);
+    case PUT_META:
+        return store_put_meta(s, "new", "value", 5);
+    default:
+        return store_put_meta(s, "k", "newer", 5);
+    }
+}
+
+/* After @kind's put failed (@done false) or succeeded (@done true). */
+static void check_after_put(struct store *s,
+                            enum put_kind kind,
+                            const struct hs_block *b,
+                            bool done)
+{
+    struct hs_qc qc;
+    struct hs_qc got;
+    struct hs_safety st;
+    struct seq_hash id;
+    hs_height_t height;
+    size_t i;
+
+    for (i = 0; i <= BASE; i++) {
+        ASSERT_EQ(has_block(s, &b[i]), 1);
+    }
+    ASSERT_EQ(has_block(s, &b[BASE + 1]), done && kind == PUT_BLOCK ? 1 : 0);
+    for (i = 0; i < BASE; i++) {
+        make_qc(&qc, &b[i], done && kind == PUT_QC_AGAIN && i == 3 ? 5 : 0);
+        ASSERT_EQ(has_qc(s, &qc), 1);
+        ASSERT_OK(store_get_commit(s, i + 1, &id));
+        ASSERT_TRUE(seq_hash_eq(&id, &b[i].id));
+    }
+    make_qc(&qc, &b[BASE + 1], 0);
+    ASSERT_EQ(has_qc(s, &qc), done && kind == PUT_QC ? 1 : 0);
+    ASSERT_EQ(store_get_high_qc(s, &got),
+              done && kind == PUT_HIGH_QC ? SEQ_OK : SEQ_ENOTFOUND);
+    ASSERT_EQ(store_get_commit(s, BASE + 1, &id),
+              done && kind == PUT_COMMIT_NEXT ? SEQ_OK : SEQ_ENOTFOUND);
+    ASSERT_EQ(store_get_commit(s, 0, &id),
+              done && kind == PUT_COMMIT_BELOW ? SEQ_OK : SEQ_ENOTFOUND);
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height,
+              (hs_height_t)(done && kind == PUT_COMMIT_NEXT ? BASE + 1 : BASE));
+    ASSERT_EQ(store_get_safety(s, &st),
+              done && kind == PUT_SAFETY ? SEQ_OK : SEQ_ENOTFOUND);
+    ASSERT_EQ(has_meta(s, "new", "value", 5), done && kind == PUT_META ? 1 : 0);
+    if (done && kind == PUT_META_AGAIN) {
+        ASSERT_EQ(has_meta(s, "k", "newer", 5), 1);
+    } else {
+        ASSERT_EQ(has_meta(s, "k", "old", 3), 1);
+    }
+}
+
+static void check_put_oom(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block b[BASE + 2];
+    struct hs_qc qc;
+    int kind;
+    int sticky;
+    unsigned long nth;
+    size_t i;
+    int rv;
+
+    make_chain(b, BASE + 2, test_seed());
+    for (kind = 0; kind < N_PUT_KINDS; kind++) {
+        for (sticky = 0; sticky <= 1; sticky++) {
+            for (nth = 1; nth < 50; nth++) {
+                ASSERT_OK(f->open(f, &s));
+                for (i = 0; i < BASE; i++) {
+                    make_qc(&qc, &b[i], 0);
+                    ASSERT_OK(store_put_block(s, &b[i]));
+                    ASSERT_OK(store_put_qc(s, &qc));
+                    ASSERT_OK(store_put_commit(s, i + 1, &b[i].id));
+                }
+                ASSERT_OK(store_put_meta(s, "k", "old", 3));
+                ASSERT_OK(store_sync(s));
+                ASSERT_OK(store_put_block(s, &b[BASE]));
+
+                seq_alloc_fail_at(nth, sticky);
+                rv = do_put(s, (enum put_kind)kind, b);
+                seq_alloc_fail_at(0, 0);
+                if (rv != 0) {
+                    ASSERT_ERR(rv, SEQ_ENOMEM);
+                }
+                check_after_put(s, (enum put_kind)kind, b, rv == 0);
+                /* Still consistent through a sync and a crash. */
+                ASSERT_OK(store_sync(s));
+                crash_and_reopen(f, &s);
+                check_after_put(s, (enum put_kind)kind, b, rv == 0);
+                f->destroy(f, s);
+                if (rv == 0) {
+                    break;
+                }
+            }
+            ASSERT_LT(nth, 50);
+        }
+    }
+    free_chain(b, BASE + 2);
+}
+
+TEST(store, put_out_of_memory_at_each_allocation)
+{
+    FOR_EACH_STORE(check_put_oom);
+}
+
+static void check_get_oom(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_block genesis;
+    struct hs_block b[1];
+    struct hs_block got;
+    struct seq_rng rng;
+    void *val;
+    size_t len;
+    unsigned long nth;
+    int rv;
+
+    seq_rng_seed(&rng, test_seed());
+    hs_genesis_block(&chain_id, 1, &genesis);
+    make_block(&b[0], &genesis, 100, &rng); /* The copy must allocate. */
+    ASSERT_OK(f->open(f, &s));
+    ASSERT_OK(store_put_block(s, &b[0]));
+    ASSERT_OK(store_put_meta(s, "k", "value", 5));
+    ASSERT_OK(store_sync(s));
+    for (nth = 1; nth < 50; nth++) {
+        seq_alloc_fail_at(nth, 0);
+        rv = store_get_block(s, &b[0].id, &got);
+        seq_alloc_fail_at(0, 0);
+        if (rv == 0) {
+            hs_block_free(&got);
+            break;
+        }
+        ASSERT_ERR(rv, SEQ_ENOMEM);
+    }
+    for (nth = 1; nth < 50; nth++) {
+        seq_alloc_fail_at(nth, 0);
+        rv = store_get_meta(s, "k", &val, &len);
+        seq_alloc_fail_at(0, 0);
+        if (rv == 0) {
+            seq_free(val);
+            break;
+        }
+        ASSERT_ERR(rv, SEQ_ENOMEM);
+    }
+    ASSERT_EQ(has_block(s, &b[0]), 1);
+    ASSERT_EQ(has_meta(s, "k", "value", 5), 1);
+    f->destroy(f, s);
+    free_chain(b, 1);
+}
+
+TEST(store, get_out_of_memory)
+{
+    FOR_EACH_STORE(check_get_oom);
+}
+
+/* ---- store_mem only: the simulator's view of the disk. ---- */
+
+TEST(store_mem, synced_safety_sees_only_the_synced_layer)
+{
+    struct store *s = NULL;
+    struct hs_safety st1;
+    struct hs_safety st2;
+    struct hs_safety got;
+
+    make_safety(&st1, 1);
+    make_safety(&st2, 2);
+    ASSERT_OK(store_mem_open(&s));
+    ASSERT_OK(store_put_safety(s, &st1));
+    ASSERT_ERR(store_mem_synced_safety(s, &got), SEQ_ENOTFOUND);
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_put_safety(s, &st2));
+    ASSERT_OK(store_mem_synced_safety(s, &got));
+    ASSERT_TRUE(safety_eq(&got, &st1));
+    ASSERT_OK(store_get_safety(s, &got));
+    ASSERT_TRUE(safety_eq(&got, &st2));
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_mem_synced_safety(s, &got));
+    ASSERT_TRUE(safety_eq(&got, &st2));
+    store_close(s);
+}
+
+TEST(store_mem, crash_repairs_a_broken_store_but_not_the_disk)
+{
+    struct store *s = NULL;
+    struct hs_safety st;
+    struct hs_safety got;
+
+    make_safety(&st, 1);
+    ASSERT_OK(store_mem_open(&s));
+    ASSERT_OK(store_put_safety(s, &st));
+    ASSERT_OK(store_sync(s));
+    store_mem_fail_syncs(s, true);
+    ASSERT_ERR(store_sync(s), SEQ_EIO);
+    ASSERT_ERR(store_get_safety(s, &got), SEQ_EIO);
+    /* The simulator may still inspect what is on disk. */
+    ASSERT_OK(store_mem_synced_safety(s, &got));
+    ASSERT_TRUE(safety_eq(&got, &st));
+    store_mem_crash(s);
+    ASSERT_OK(store_get_safety(s, &got));
+    ASSERT_OK(store_put_safety(s, &st));
+    ASSERT_ERR(store_sync(s), SEQ_EIO); /* The disk still fails. */
+    store_mem_crash(s);
+    store_mem_fail_syncs(s, false);
+    ASSERT_OK(store_put_safety(s, &st));
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+}
+
+TEST_MAIN()
