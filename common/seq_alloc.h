@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+/* A zero-size request returns a valid 1-byte block, so NULL always means
+ * out of memory. */
 void *seq_malloc(size_t size);
 void *seq_calloc(size_t n, size_t size); /* Checks n * size for overflow. */
 void *seq_realloc(void *ptr, size_t size);

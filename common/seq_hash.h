@@ -1,6 +1,6 @@
-/* SHA-256 digests (OpenSSL EVP). A struct seq_hash is 32 plain bytes with no
- * padding, so it can be compared with memcmp and hashed into other digests
- * as it is. */
+/* SHA-256 digests (OpenSSL's low-level SHA256_CTX, which never allocates). A
+ * struct seq_hash is 32 plain bytes with no padding, so it can be compared with
+ * memcmp and hashed into other digests as it is. */
 
 #ifndef SEQ_COMMON_SEQ_HASH_H
 #define SEQ_COMMON_SEQ_HASH_H

@@ -22,7 +22,9 @@ enum seq_log_format {
 void seq_log_setup(enum seq_log_level level, enum seq_log_format format);
 
 /* Parse "info" or "consensus=debug,net=warn,info" (a bare level is the
- * default). Returns 0 or SEQ_EINVAL, leaving the settings unchanged. */
+ * default). The per-module levels are replaced, not merged. Call at
+ * start-up, before other threads log. Returns 0 or SEQ_EINVAL, leaving the
+ * settings unchanged. */
 int seq_log_parse_levels(const char *spec);
 
 int seq_log_enabled(const char *module, enum seq_log_level level);

@@ -288,8 +288,7 @@ static void certify(struct hs_core *core,
         hs_safety_observe_qc(&core->safety, copy.round,
                              b0 != NULL ? b0->block.round : 0);
     }
-    if (core->has_pending_qc &&
-        core->pending_qc.round <= core->high_qc.round) {
+    if (core->has_pending_qc && core->pending_qc.round <= core->high_qc.round) {
         core->has_pending_qc = false;
     }
     /* The 2-chain commit rule (S4). */
@@ -319,10 +318,11 @@ static void process_qc(struct hs_core *core,
     if (qc->round <= core->root_qc.round || qc->round <= core->high_qc.round) {
         return; /* Pruned, or older than what we can already extend. */
     }
-    if (!core->has_pending_qc || qc->round > core->pending_qc.round) {
-        core->pending_qc = *qc;
-        core->has_pending_qc = true;
+    if (core->has_pending_qc && qc->round <= core->pending_qc.round) {
+        return; /* Already after a higher one, whose chain includes it. */
     }
+    core->pending_qc = *qc;
+    core->has_pending_qc = true;
     start_fetch(core, &qc->block_id, from);
 }
 
@@ -465,6 +465,29 @@ static int check_block(struct hs_core *core, struct hs_block *b)
     return hs_verify_qc(&core->verifier, &b->justify);
 }
 
+static void retry_pending(struct hs_core *core, hs_node_t from);
+
+/* Insert @b (verified: id, signature, justify QC) without voting, when its
+ * parent is in the tree, and let anything waiting for it go on. */
+static void keep_block(struct hs_core *core, hs_node_t from, struct hs_block *b)
+{
+    struct hs_tree_node *parent, *node;
+
+    if (hs_tree_find(&core->tree, &b->id) != NULL) {
+        return;
+    }
+    parent = hs_tree_find(&core->tree, &b->parent_id);
+    if (parent == NULL) {
+        return;
+    }
+    b->justify.height = parent->block.height;
+    if (hs_tree_insert(&core->tree, b, &node) != 0) {
+        return;
+    }
+    core->io->persist_block(core->io, &node->block);
+    retry_pending(core, from);
+}
+
 static int on_proposal(struct hs_core *core,
                        hs_node_t from,
                        const struct hs_proposal *msg)
@@ -496,6 +519,10 @@ static int on_proposal(struct hs_core *core,
         process_tc(core, &p.tc);
     }
     if (p.block.round < current_round(core)) {
+        /* Too late to vote on, but a verified block that connects is
+         * worth keeping: under reordering it is often exactly the parent
+         * that a newer proposal or QC is waiting for. */
+        keep_block(core, from, &p.block);
         return SEQ_ESTALE;
     }
     if (p.block.round > current_round(core)) {
@@ -526,7 +553,15 @@ static void propose(struct hs_core *core)
         return; /* Wait for the certificate's block, or time out. */
     }
     parent = hs_tree_find(&core->tree, &core->high_qc.block_id);
-    assert(parent != NULL); /* high_qc always certifies a tree block. */
+    if (parent == NULL) {
+        /* A commit pruned the high QC's block: only possible when more
+         * than f replicas broke the rules (the mutation tests do). Do not
+         * propose on it; stop trusting it. */
+        trace(core, 3, "high qc round=%llu off the committed chain",
+              (unsigned long long)core->high_qc.round);
+        core->high_qc = core->root_qc;
+        return;
+    }
 
     memset(&msg, 0, sizeof msg);
     msg.type = HS_MSG_PROPOSAL;
@@ -558,8 +593,8 @@ static void propose(struct hs_core *core)
     core->proposed_round = round;
     core->io->persist_block(core->io, &node->block);
     core->stats.proposals_sent++;
-    trace(core, 1, "propose round=%llu height=%llu",
-          (unsigned long long)round, (unsigned long long)p->block.height);
+    trace(core, 1, "propose round=%llu height=%llu", (unsigned long long)round,
+          (unsigned long long)p->block.height);
     core->io->broadcast(core->io, &msg);
     vote_for(core, p, node);
     hs_block_free(&p->block);
@@ -809,8 +844,9 @@ static int on_block_response(struct hs_core *core,
     if (resp->n_blocks == 0 || resp->n_blocks > HS_MAX_FETCH_BLOCKS) {
         return SEQ_EBADMSG;
     }
-    if (!core->fetching) {
-        return SEQ_ESTALE;
+    if (!core->fetching && !core->has_pending_qc &&
+        !core->has_pending_proposal) {
+        return SEQ_ESTALE; /* Nothing asked for: not worth verifying. */
     }
     /* Parents first: the array is in descending height order. */
     for (i = resp->n_blocks; i-- > 0;) {
@@ -863,12 +899,18 @@ static int on_block_response(struct hs_core *core,
 /* ---- Public interface --------------------------------------------------- */
 
 /* End of every input: stop a fetch nobody needs any more (a higher QC
- * superseded it), run a deferred proposal, then re-arm the timer. */
+ * superseded it) or start the one still needed, run a deferred proposal,
+ * then re-arm the timer. */
 static void finish(struct hs_core *core)
 {
     if (core->fetching && !core->has_pending_qc &&
         !core->has_pending_proposal) {
         core->fetching = false;
+    }
+    /* A fetch that ended (its target arrived, or it was superseded) while a
+     * higher QC's block is still missing: go after that block. */
+    if (!core->fetching && core->has_pending_qc) {
+        start_fetch(core, &core->pending_qc.block_id, core->validators.n);
     }
     if (core->propose_due) {
         core->propose_due = false;
@@ -879,7 +921,8 @@ static void finish(struct hs_core *core)
 
 static int recover_tree(struct hs_core *core, const struct hs_recovery *rec)
 {
-    const struct hs_block *root = rec->root != NULL ? rec->root : &core->genesis;
+    const struct hs_block *root =
+        rec->root != NULL ? rec->root : &core->genesis;
     struct hs_tree_node *node;
     struct seq_hash id;
     size_t i;
@@ -961,7 +1004,11 @@ int hs_core_new(const struct hs_config *config,
         core->config.base_timeout_ms = 1000;
     }
     if (core->config.max_timeout_ms == 0) {
-        core->config.max_timeout_ms = 60 * core->config.base_timeout_ms;
+        /* Doubling must stop early: under round-robin, f dead leaders end
+         * up to 2f rounds in a row by TC (their own and the ones whose
+         * votes they should collect), and an uncapped back-off turns that
+         * into minutes without a commit. Aptos caps at about 3x. */
+        core->config.max_timeout_ms = 4 * core->config.base_timeout_ms;
     }
     if (config->n_schedule > 0) {
         size_t i;
@@ -1036,6 +1083,10 @@ int hs_core_start(struct hs_core *core, uint64_t now_ms)
     if (core->safety.state.last_voted_round > round) {
         round = core->safety.state.last_voted_round;
     }
+    /* Stage the safety state once, so that a replica that stores blocks
+     * before it ever signs (a follower, a node catching up) still finds a
+     * safety record on restart: blocks without one mean corruption. */
+    core->io->persist_safety(core->io, &core->safety.state);
     advance(core, round, false);
     finish(core);
     return SEQ_OK;

@@ -20,10 +20,10 @@ struct hs_config {
     hs_epoch_t epoch;
     hs_node_t self;
     const struct hs_validator_set *validators; /* Copied. */
-    uint64_t base_timeout_ms; /* Round timer; 0 means 1000. */
-    uint64_t max_timeout_ms;  /* Back-off cap; 0 means 60 * base. */
-    uint64_t seed;            /* PRNG seed (request target choice). */
-    bool follower;            /* Never votes, times out or proposes. */
+    uint64_t base_timeout_ms;                  /* Round timer; 0 means 1000. */
+    uint64_t max_timeout_ms; /* Back-off cap; 0 means 4 * base. */
+    uint64_t seed;           /* PRNG seed (request target choice). */
+    bool follower;           /* Never votes, times out or proposes. */
     /* Optional fixed leaders: round r < n_schedule is led by
      * leader_schedule[r]; later rounds are round-robin. Copied. Used by
      * Twins scenarios; NULL in production. */
@@ -52,8 +52,8 @@ struct hs_core_stats {
     uint64_t qcs_formed;
     uint64_t tcs_formed;
     uint64_t blocks_committed;
-    uint64_t msgs_bad;   /* Failed validation (bad signature, shape). */
-    uint64_t msgs_stale; /* Older round or epoch. */
+    uint64_t msgs_bad;    /* Failed validation (bad signature, shape). */
+    uint64_t msgs_stale;  /* Older round or epoch. */
     uint64_t msgs_unsafe; /* The safety rules refused to sign. */
     uint64_t fetches_sent;
     uint64_t local_timeouts;

@@ -1,7 +1,9 @@
 /* Signatures behind an interface. The real implementation is BIP-340
  * Schnorr over secp256k1 (hs_crypto_secp.c); the simulator has a fast fake
  * (tests/lib/fake_crypto.c), and Byzantine tests forge through it. Messages
- * are always 32-byte digests of domain-separated encodings (hs_sign.h). */
+ * are always 32-byte digests of domain-separated encodings (hs_verify.h).
+ * An object is used by one thread at a time: verification may update its
+ * cache of parsed keys even through a const pointer. */
 
 #ifndef SEQ_CONSENSUS_HS_CRYPTO_H
 #define SEQ_CONSENSUS_HS_CRYPTO_H
@@ -29,7 +31,7 @@ struct hs_crypto {
 int hs_crypto_secp_new(const uint8_t seckey[32], struct hs_crypto **out);
 void hs_crypto_secp_free(struct hs_crypto *crypto);
 
-/* Derive the x-only public key of @seckey. 0 or SEQ_EINVAL. */
+/* Derive the x-only public key of @seckey. 0, SEQ_EINVAL or SEQ_ENOMEM. */
 int hs_crypto_secp_pubkey(const uint8_t seckey[32], struct hs_pubkey *out);
 
 #endif /* SEQ_CONSENSUS_HS_CRYPTO_H */

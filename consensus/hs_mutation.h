@@ -8,9 +8,9 @@
 
 enum hs_mutation {
     HS_MUT_NONE = 0,
-    HS_MUT_SKIP_LOCK,   /* Vote without the 2-chain / TC safety check. */
-    HS_MUT_WEAK_QC,     /* Form and accept QCs and TCs with 2f signers. */
-    HS_MUT_NO_PERSIST,  /* Never persist the safety state. */
+    HS_MUT_SKIP_LOCK,  /* Vote without the 2-chain / TC safety check. */
+    HS_MUT_WEAK_QC,    /* Form and accept QCs and TCs with 2f signers. */
+    HS_MUT_NO_PERSIST, /* Never persist the safety state. */
 };
 
 #ifdef HS_TEST_MUTATIONS

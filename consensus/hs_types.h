@@ -19,10 +19,10 @@
 
 #define HS_MAX_VALIDATORS 64
 /* Bounds on what a peer may make us hold; wire.c refuses anything larger. */
-#define HS_MAX_PAYLOAD       (16u * 1024 * 1024)
-#define HS_MAX_FETCH_BLOCKS  64
-#define HS_SIG_LEN           64
-#define HS_PUBKEY_LEN        32
+#define HS_MAX_PAYLOAD      (16u * 1024 * 1024)
+#define HS_MAX_FETCH_BLOCKS 64
+#define HS_SIG_LEN          64
+#define HS_PUBKEY_LEN       32
 
 typedef uint64_t hs_epoch_t;
 typedef uint64_t hs_round_t;
@@ -43,7 +43,8 @@ struct hs_validator_set {
     struct hs_pubkey keys[HS_MAX_VALIDATORS];
 };
 
-/* f = floor((n - 1) / 3); a quorum is n - f, which is 2f + 1 when n = 3f + 1. */
+/* f = floor((n - 1) / 3); a quorum is n - f, which is 2f + 1 when n = 3f + 1.
+ */
 uint32_t hs_faults(uint32_t n);
 uint32_t hs_quorum(uint32_t n);
 
@@ -57,7 +58,7 @@ struct hs_qc_sig {
  * genesis block id, no signatures) is valid by definition. */
 struct hs_qc {
     hs_epoch_t epoch;
-    hs_round_t round;  /* Round of the certified block. */
+    hs_round_t round;   /* Round of the certified block. */
     hs_height_t height; /* Height of the certified block (not signed; checked
                            against the block when the block is known). */
     struct seq_hash block_id;
@@ -176,8 +177,8 @@ struct hs_msg {
 struct hs_safety {
     hs_epoch_t epoch;
     hs_round_t last_voted_round;
-    hs_round_t preferred_round;  /* Highest 2-chain round seen (lock). */
-    hs_round_t one_chain_round;  /* Highest QC round seen. */
+    hs_round_t preferred_round; /* Highest 2-chain round seen (lock). */
+    hs_round_t one_chain_round; /* Highest QC round seen. */
     hs_round_t highest_timeout_round;
     bool has_last_vote;
     struct hs_vote last_vote;

@@ -112,8 +112,7 @@ static uint32_t required_signers(uint32_t n)
  * array. */
 static int sig_count_check(uint32_t n_validators, uint32_t n_sigs)
 {
-    if (n_sigs > HS_MAX_VALIDATORS ||
-        n_sigs < required_signers(n_validators)) {
+    if (n_sigs > HS_MAX_VALIDATORS || n_sigs < required_signers(n_validators)) {
         return SEQ_EBADMSG;
     }
     return SEQ_OK;
@@ -151,8 +150,7 @@ static int sig_check(const struct hs_verifier *v,
 
 /* The genesis QC is valid by definition, and only in its exact form: the
  * genesis block id, height 0, no signatures (hs_genesis_qc). */
-static int genesis_qc_check(const struct hs_verifier *v,
-                            const struct hs_qc *qc)
+static int genesis_qc_check(const struct hs_verifier *v, const struct hs_qc *qc)
 {
     if (qc->n_sigs != 0 || qc->height != 0 ||
         !seq_hash_eq(&qc->block_id, &v->genesis_id)) {
@@ -184,8 +182,7 @@ int hs_verify_qc(const struct hs_verifier *v, const struct hs_qc *qc)
     if (rv != 0) {
         return rv;
     }
-    hs_vote_digest(&v->chain_id, qc->epoch, qc->round, &qc->block_id,
-                   &digest);
+    hs_vote_digest(&v->chain_id, qc->epoch, qc->round, &qc->block_id, &digest);
     for (i = 0; i < qc->n_sigs; i++) {
         rv = sig_check(v, qc->sigs[i].signer, &digest, &qc->sigs[i].sig);
         if (rv != 0) {
@@ -197,7 +194,8 @@ int hs_verify_qc(const struct hs_verifier *v, const struct hs_qc *qc)
 
 /* Each signer signed its own high_qc_round, which must lie below the round
  * that timed out: a replica that held a QC for round r would have left
- * round r instead of timing out in it (Aptos TwoChainTimeout::verify). */
+ * round r instead of timing out in it (Aptos TwoChainTimeout::verify). As a
+ * TC has at least one entry, this also rules out round 0. */
 int hs_verify_tc(const struct hs_verifier *v, const struct hs_tc *tc)
 {
     struct seq_hash digest;
@@ -210,9 +208,6 @@ int hs_verify_tc(const struct hs_verifier *v, const struct hs_tc *tc)
 
     if (tc->epoch != v->epoch) {
         return SEQ_ESTALE;
-    }
-    if (tc->round == 0) {
-        return SEQ_EBADMSG;
     }
     rv = sig_count_check(v->validators->n, tc->n_sigs);
     for (i = 0; rv == 0 && i < tc->n_sigs; i++) {
@@ -309,8 +304,7 @@ static int block_shape_check(const struct hs_block *block)
     const struct hs_qc *justify = &block->justify;
 
     if (!seq_hash_eq(&block->parent_id, &justify->block_id) ||
-        justify->height == UINT64_MAX ||
-        block->height != justify->height + 1 ||
+        justify->height == UINT64_MAX || block->height != justify->height + 1 ||
         block->round <= justify->round) {
         return SEQ_EBADMSG;
     }

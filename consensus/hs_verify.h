@@ -9,7 +9,10 @@
  * A QC is valid for a validator set when it has at least hs_quorum(n)
  * signatures, from distinct members, each valid over the vote message of
  * its epoch, round and block; signature order does not matter. A TC is the
- * same over timeout messages, each with its own high_qc_round. These are
+ * same over timeout messages, each with its own high_qc_round, which must
+ * be below the TC's round. A timeout's high_qc_round is below its round and
+ * at most the round of the QC it carries. A vote for round 0 is malformed,
+ * and a genesis QC has height 0. These are
  * the checks that third parties (executors, libseqclient) repeat, so they
  * depend on nothing but the validator set and the crypto interface. */
 

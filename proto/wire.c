@@ -3,10 +3,9 @@
  * builds protobuf-c structs that point into the caller's memory and packs
  * them once into an exactly sized buffer; decoding unpacks into an arena,
  * checks the shape of every field while copying it into the core's structs,
- * and throws the arena away in one free.
- *
- ******************** NOTES ON THE DESIGN OF THE WIRE FORMAT
- *********************
+ * and throws the arena away in one free. */
+
+/******************* NOTES ON THE DESIGN OF THE WIRE FORMAT *******************
  *
  * (W1) A decoder trusts nothing. A peer controls every byte, so a malformed
  *      frame is an answer (SEQ_EBADMSG), never an assert: lengths are
@@ -21,16 +20,18 @@
  *      target (tests/fuzz/fuzz_wire.c) checks exactly this.
  *
  * (W3) Decoding memory is bounded by the input. protobuf-c allocates a
- *      struct of 30 to 60 bytes for every submessage of 2 bytes, so a
- *      hostile frame of empty signatures would cost ~30 times its size.
- *      Every unpack gets an arena with a budget of WIRE_ARENA_FACTOR times
- *      the input plus WIRE_ARENA_SLACK; an allocation beyond the budget
- *      fails, and the unpack fails with SEQ_EBADMSG. Honest frames use less
- *      than 3 times their size (payload bytes are copied once; a full
- *      certificate costs about 2.7 times its encoding), which
- *      tests/unit/test_wire.c checks on the densest messages. The owned
- *      copies handed to the core (payloads, a response's block array) are
- *      at most the input plus HS_MAX_FETCH_BLOCKS block structs.
+ *      struct, a pointer and scan state (about 100 bytes) for every
+ *      2-byte empty submessage or unknown field, so a hostile frame of
+ *      them would cost 30 to 60 times its size. Every unpack gets an arena
+ *      with a budget of WIRE_ARENA_FACTOR times the input plus
+ *      WIRE_ARENA_SLACK; an allocation beyond the budget fails, and the
+ *      unpack fails with SEQ_EBADMSG. Honest frames stay well below it:
+ *      payload bytes are copied once, a full certificate costs about 2.4
+ *      times its encoding, and a small frame needs under 1 KiB, which the
+ *      slack covers. tests/unit/test_wire.c decodes the densest honest
+ *      frames and checks that floods of tiny elements are refused. The
+ *      owned copies handed to the core (payloads, a response's block
+ *      array) add at most the input plus HS_MAX_FETCH_BLOCKS block structs.
  *
  * (W4) A failed call leaves nothing behind: decoders zero *out and free
  *      what they built, encoders leave *out untouched. An allocation
@@ -74,8 +75,8 @@
 
 _Static_assert(HS_MAX_PAYLOAD + 2 * WIRE_BLOCK_OVERHEAD <= WIRE_MAX_FRAME,
                "a proposal with a full block and a TC must fit a frame");
-_Static_assert((uint64_t)WIRE_MAX_FRAME *WIRE_ARENA_FACTOR + WIRE_ARENA_SLACK <=
-                   SIZE_MAX,
+_Static_assert(WIRE_MAX_FRAME <=
+                   (SIZE_MAX - WIRE_ARENA_SLACK) / WIRE_ARENA_FACTOR,
                "the decode budget must not overflow size_t");
 
 /* ------------------------------------------------------------------------
@@ -115,7 +116,7 @@ static void *arena_alloc(void *data, size_t size)
     size_t chunk_size;
 
     /* Checked before rounding so that a huge size cannot wrap. */
-    if (size > a->left) {
+    if (size > a->left || size > SIZE_MAX - ARENA_CHUNK_MAX) {
         return NULL;
     }
     need = align_up(size == 0 ? 1 : size);
@@ -174,6 +175,7 @@ static void arena_close(struct arena *a)
 
     while (c != NULL) {
         struct arena_chunk *next = c->next;
+
         seq_free(c);
         c = next;
     }

@@ -8,7 +8,9 @@
  * - sync() makes everything staged durable, atomically: after a crash, the
  *   store holds exactly what the last successful sync() covered.
  * - A failed sync() leaves the store unusable; the caller must stop.
- * - get_* of an absent key return SEQ_ENOTFOUND and leave *out untouched.
+ * - get_* of an absent key return SEQ_ENOTFOUND; on any error *out is
+ *   left untouched.
+ * - The committed height is the highest height ever put_commit'ed.
  * - Blocks read back are deep copies the caller frees (hs_block_free). */
 
 #ifndef SEQ_STORAGE_STORE_H
@@ -19,6 +21,8 @@
 
 #include "hs_types.h"
 #include "seq_err.h"
+
+#define STORE_META_KEY_MAX 64
 
 struct store;
 
@@ -49,8 +53,9 @@ struct store_ops {
     int (*committed_height)(struct store *s, hs_height_t *out);
     int (*put_safety)(struct store *s, const struct hs_safety *state);
     int (*get_safety)(struct store *s, struct hs_safety *out);
-    /* Small opaque values by name (genesis hash, epoch, ...). get_meta
-     * returns a seq_malloc'ed copy in *val that the caller frees. */
+    /* Small opaque values by name (genesis hash, epoch, ...): keys are 1
+     * to STORE_META_KEY_MAX bytes, else SEQ_EINVAL. get_meta returns a
+     * seq_malloc'ed copy in *val that the caller frees. */
     int (*put_meta)(struct store *s,
                     const char *key,
                     const void *val,

@@ -3,9 +3,9 @@
  * successful sync() made durable ("synced") and what was written since
  * ("staged"). Reads see the staged layer, then the synced one; sync() folds
  * staged into synced; store_mem_crash() throws the staged layer away, exactly
- * as a power cut loses writes that never reached the disk.
- *
- ********************* NOTES ON THE DESIGN OF STORE_MEM ***********************
+ * as a power cut loses writes that never reached the disk. */
+
+/********************* NOTES ON THE DESIGN OF STORE_MEM ***********************
  *
  * Blocks and QCs live in chained hash tables keyed by block id. Ids are
  * SHA-256 digests, so their first 8 bytes are already uniform and serve as
@@ -13,7 +13,8 @@
  * synced value and one to its staged value (either may be NULL, not both),
  * so a block costs one copy per layer it is in, not a fixed pair of slots.
  * Committed block ids live in an array indexed by height (minus the lowest
- * height seen), with the same two layers per slot. Meta values are few (the
+ * height seen), with the same two layers per slot; commits are dense, so
+ * memory follows the span of committed heights. Meta values are few (the
  * genesis hash, the epoch) and sit in a list.
  *
  * (M1) After store_mem_crash(), every read answers exactly as it did right
@@ -30,10 +31,10 @@
  * (M4) A table node is on its table's dirty list if and only if it has a
  *      staged value, so sync() and crash cost O(writes since the last sync),
  *      not O(store). Staged heights lie in [staged_lo, staged_hi].
- * (M5) Once a sync() has failed, the store is broken: every call but close
- *      returns SEQ_EIO (store.h: the caller must stop and never act on
- *      state that may not be durable). store_mem_crash() repairs it, as
- *      reopening the database after a restart would; the failure switch of
+ * (M5) Once a sync() has failed, the store is broken: every store_ops call
+ *      but close returns SEQ_EIO (store.h: the caller must stop and never act
+ *on state that may not be durable). store_mem_crash() repairs it, as reopening
+ *the database after a restart would; the failure switch of
  *      store_mem_fail_syncs() stays as the test set it.
  ******************************************************************************/
 
@@ -113,6 +114,11 @@ struct store_mem {
     bool has_high_qc;
     bool has_synced_high_qc;
     bool high_qc_dirty;
+    struct hs_tc high_tc;
+    struct hs_tc synced_high_tc;
+    bool has_high_tc;
+    bool has_synced_high_tc;
+    bool high_tc_dirty;
 
     struct hs_safety safety;
     struct hs_safety synced_safety;
@@ -664,6 +670,39 @@ static int mem_get_high_qc(struct store *s, struct hs_qc *out)
     return SEQ_OK;
 }
 
+static int mem_put_high_tc(struct store *s, const struct hs_tc *tc)
+{
+    struct store_mem *m = mem_of(s);
+    int rv;
+
+    assert(tc != NULL);
+    rv = mem_usable(m, "put_high_tc");
+    if (rv != 0) {
+        return rv;
+    }
+    m->high_tc = *tc;
+    m->has_high_tc = true;
+    m->high_tc_dirty = true;
+    return SEQ_OK;
+}
+
+static int mem_get_high_tc(struct store *s, struct hs_tc *out)
+{
+    struct store_mem *m = mem_of(s);
+    int rv;
+
+    assert(out != NULL);
+    rv = mem_usable(m, "get_high_tc");
+    if (rv != 0) {
+        return rv;
+    }
+    if (!m->has_high_tc) {
+        return SEQ_ENOTFOUND;
+    }
+    *out = m->high_tc;
+    return SEQ_OK;
+}
+
 static int mem_put_commit(struct store *s,
                           hs_height_t height,
                           const struct seq_hash *block_id)
@@ -893,6 +932,11 @@ static int mem_sync(struct store *s)
         m->has_synced_high_qc = m->has_high_qc;
         m->high_qc_dirty = false;
     }
+    if (m->high_tc_dirty) {
+        m->synced_high_tc = m->high_tc;
+        m->has_synced_high_tc = m->has_high_tc;
+        m->high_tc_dirty = false;
+    }
     if (m->safety_dirty) {
         m->synced_safety = m->safety;
         m->has_synced_safety = m->has_safety;
@@ -929,6 +973,8 @@ static const struct store_ops store_mem_ops = {
     .get_qc = mem_get_qc,
     .put_high_qc = mem_put_high_qc,
     .get_high_qc = mem_get_high_qc,
+    .put_high_tc = mem_put_high_tc,
+    .get_high_tc = mem_get_high_tc,
     .put_commit = mem_put_commit,
     .get_commit = mem_get_commit,
     .committed_height = mem_committed_height,
@@ -968,6 +1014,9 @@ void store_mem_crash(struct store *s)
     m->high_qc = m->synced_high_qc;
     m->has_high_qc = m->has_synced_high_qc;
     m->high_qc_dirty = false;
+    m->high_tc = m->synced_high_tc;
+    m->has_high_tc = m->has_synced_high_tc;
+    m->high_tc_dirty = false;
     m->safety = m->synced_safety;
     m->has_safety = m->has_synced_safety;
     m->safety_dirty = false;

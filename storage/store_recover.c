@@ -4,9 +4,9 @@
  * struct hs_recovery. seqd and the simulator both restart through here, so
  * a crash in the simulator exercises the same recovery code as a real one.
  * Whatever does not add up is refused with SEQ_ECORRUPT: a validator that
- * restarts from state it cannot trust could sign twice (DESIGN §8).
- *
- ******************* NOTES ON THE DESIGN OF STORE RECOVERY ********************
+ * restarts from state it cannot trust could sign twice (DESIGN §8). */
+
+/******************* NOTES ON THE DESIGN OF STORE RECOVERY ********************
  *
  * (R1) No safety state but a committed height or a high QC: SEQ_ECORRUPT.
  *      A node that has certified blocks may have voted, and starting from a
@@ -23,7 +23,8 @@
  *      root is genesis, which the core derives and checks itself.
  * (R4) A stored high QC below the root's height is older than the root's
  *      own QC, which replaces it; no high QC at all also means the root's
- *      QC. A high QC at the root's height must certify the root.
+ *      QC. A high QC at the root's height must certify the root itself
+ *      (R3 with no link to follow).
  * (R5) rec.blocks are the blocks strictly above the root up to and
  *      including the high QC's block, in ascending height: each extends
  *      the root or the block before it, as hs_core_new() requires.
@@ -210,7 +211,6 @@ err:
 
 int store_recovery_load(struct store *s, struct store_recovery *out)
 {
-    char text[2 * RECOVER_ID_SHOWN + 1];
     hs_height_t root_height = 0;
     bool has_safety = true;
     bool has_commit = true;
@@ -248,19 +248,10 @@ int store_recovery_load(struct store *s, struct store_recovery *out)
         if (rv != 0) {
             goto err;
         }
-        /* (R4) */
+        /* (R4); one at the root's height is checked by load_chain(). */
         if (!has_high_qc || out->high_qc.height < root_height) {
             out->high_qc = out->root_qc;
             has_high_qc = true;
-        } else if (out->high_qc.height == root_height &&
-                   !seq_hash_eq(&out->high_qc.block_id, &out->root.id)) {
-            id_text(&out->high_qc.block_id, text);
-            snprintf(s->errmsg, SEQ_ERRMSG_LEN,
-                     "recovery: high QC certifies block %s at the committed "
-                     "height %" PRIu64 ", which is not the committed root",
-                     text, root_height);
-            rv = SEQ_ECORRUPT;
-            goto err;
         }
     }
     if (has_high_qc) {
@@ -273,6 +264,12 @@ int store_recovery_load(struct store *s, struct store_recovery *out)
     if (out->has_root) {
         out->rec.root = &out->root;
         out->rec.root_qc = &out->root_qc;
+    }
+    rv = store_get_high_tc(s, &out->high_tc);
+    if (rv == 0) {
+        out->rec.high_tc = &out->high_tc;
+    } else if (rv != SEQ_ENOTFOUND) {
+        goto err;
     }
     return SEQ_OK;
 

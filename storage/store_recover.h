@@ -14,13 +14,15 @@ struct store_recovery {
     struct hs_block root;
     struct hs_qc root_qc;
     struct hs_qc high_qc;
-    struct hs_tc high_tc; /* rec.high_tc points here when one was stored. */
+    struct hs_tc high_tc;    /* rec.high_tc points here when one was stored. */
     struct hs_block *blocks; /* Ascending height; n in rec.n_blocks. */
     const struct hs_block **block_ptrs;
     bool has_root;
 };
 
 /* Fill @out from @s. An empty store yields a zeroed recovery (genesis).
+ * @out points into itself: do not copy or move it once loaded. On failure
+ * it is left zeroed (store_recovery_free is still safe).
  * Returns 0, SEQ_ENOMEM, SEQ_EIO, or SEQ_ECORRUPT when blocks exist but the
  * safety state does not, or a parent link is missing (errmsg in s). Free
  * with store_recovery_free. */

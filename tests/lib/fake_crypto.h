@@ -1,5 +1,5 @@
 /* Signatures for tests. fake_crypto is a fast stand-in for hs_crypto_secp
- * that the simulator runs thousands of replicas-rounds on: keys are derived
+ * that lets the simulator run many replicas for many rounds: keys are derived
  * from the node index, and a signature binds the signer's key to the
  * message, so a signature by A never passes as B's and any changed byte of
  * message or signature fails. It is NOT secure: anyone who knows a public

@@ -34,7 +34,10 @@ struct harness_test {
 void harness_register(struct harness_test *test);
 
 /* Runs the registered tests, as described above. Returns the exit status.
- * Refuses to run (status 2) if SEQ_TEST_SEED or SEQ_SIM_SEEDS is malformed. */
+ * Refuses to run (status 2) if SEQ_TEST_SEED, SEQ_SIM_SEEDS or
+ * SEQ_SIM_SEEDS_PERCENT is malformed. A test that crashes (abort(), a failed
+ * assert(), a fault) prints "CRASH suite.name" and its replay line on stderr
+ * before the signal takes its usual course. */
 int harness_run(int argc, char **argv);
 
 /* Fails the current test with a printf-style message and abandons it. Other
@@ -46,7 +49,9 @@ _Noreturn void harness_fail(const char *file, int line, const char *fmt, ...)
 /* SEQ_TEST_SEED if set (decimal, or hex with 0x), else 1. */
 uint64_t test_seed(void);
 
-/* SEQ_SIM_SEEDS if set (decimal, at least 1), else @default_n. */
+/* SEQ_SIM_SEEDS if set (decimal, at least 1), else @default_n; if
+ * SEQ_SIM_SEEDS_PERCENT is set instead, that percentage of @default_n (at
+ * least 1), which is how CI runs a smaller sweep under ASan. */
 unsigned test_sim_seeds(unsigned default_n);
 
 /* The seed a failure of the current test reports. Reset to test_seed() at

@@ -29,139 +29,14 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "fake_crypto.h"
 #include "hs_crypto.h"
+#include "hs_verify.h"
 #include "seq_alloc.h"
 #include "seq_err.h"
 #include "seq_hex.h"
-#include "seq_rng.h"
-#include "sim_check.h"
+#include "sim_internal.h"
 #include "store_mem.h"
 #include "store_recover.h"
-
-#define SIM_RING     200 /* Events kept for the failure dump. */
-#define SIM_TEXT     120 /* Bytes of a core trace line kept. */
-#define SIM_EPOCH    1
-#define SIM_NONE     UINT32_MAX /* No replica: an injected message. */
-#define SIM_ISOLATED (UINT32_MAX / 2) /* Groups of isolated replicas. */
-
-enum sim_event_kind {
-    SIM_EV_DELIVER = 1,
-    SIM_EV_TIMER,
-    SIM_EV_RESTART,
-    SIM_EV_CALL,
-};
-
-/* What the event ring records; each record but TRACE enters the hash. */
-enum sim_rec_kind {
-    SIM_REC_DELIVER = 1,
-    SIM_REC_LOST,   /* Receiver down or cut off when the message arrived. */
-    SIM_REC_TIMER,
-    SIM_REC_BOOT,   /* Start or restart. */
-    SIM_REC_CRASH,  /* rv: one of enum sim_crash_cause. */
-    SIM_REC_STOP,   /* Sync failed: the replica stops for good. */
-    SIM_REC_COMMIT,
-    SIM_REC_CALL,
-    SIM_REC_TRACE,
-};
-
-enum sim_crash_cause {
-    SIM_CRASH_API = 1,
-    SIM_CRASH_RANDOM,
-    SIM_CRASH_MID_TURN,
-};
-
-struct sim_msg {
-    struct sim_msg *next_free;
-    uint32_t refs;
-    uint32_t from; /* Sending replica, or SIM_NONE when injected. */
-    hs_node_t from_node;
-    struct hs_msg msg;
-};
-
-struct sim_event {
-    uint64_t time;
-    uint64_t seq;
-    uint32_t kind;
-    uint32_t replica;
-    uint64_t gen; /* Timers and restarts: the generation they belong to. */
-    struct sim_msg *msg;
-    void (*fn)(struct sim *sim, void *arg);
-    void *arg;
-};
-
-struct sim_rec {
-    uint64_t time;
-    uint64_t seq;
-    uint32_t kind;
-    uint32_t type; /* enum hs_msg_type, or 0. */
-    uint32_t from;
-    uint32_t to;
-    uint64_t round;
-    uint64_t height;
-    struct seq_hash id;
-    int32_t rv;
-    char text[SIM_TEXT];
-};
-
-struct sim_send {
-    struct sim_msg *m;
-    bool broadcast;
-    hs_node_t to;
-};
-
-struct sim_replica {
-    struct sim *sim;
-    uint32_t index;
-    hs_node_t node;
-    bool alive;
-    bool stopped; /* Its sync failed: down until sim_restart(). */
-    struct hs_core *core;
-    struct store *store;
-    struct hs_io io;
-    struct fake_crypto fake;
-    struct hs_crypto *secp;
-    const struct hs_crypto *crypto;
-    uint64_t timer_gen;
-    uint64_t restart_gen;
-    uint64_t deadline;
-    bool timer_dirty; /* set_timer() ran this turn. */
-    uint32_t boots;
-    hs_height_t committed;
-    uint32_t group; /* Explicit partition group. */
-    int io_rv;      /* First store error of this turn. */
-    struct sim_send *out;
-    size_t n_out, cap_out;
-};
-
-struct sim {
-    struct sim_config config; /* Arrays point at the copies below. */
-    hs_node_t *twin_of;
-    uint32_t *round_partitions;
-    hs_node_t *leader_schedule;
-    uint32_t n_nodes, n_replicas;
-    uint32_t max_down, n_down;
-    unsigned drop_percent, dup_percent;
-    struct hs_validator_set validators;
-    struct hs_config core_config;
-    struct seq_rng rng;
-    uint64_t now;
-    uint64_t next_seq;
-    uint64_t cur_seq; /* Seq of the event being run. */
-    struct sim_event *heap;
-    size_t n_heap, cap_heap;
-    struct sim_replica *replicas;
-    struct sim_msg *free_msgs;
-    struct sim_range *links; /* n_replicas^2 overrides, or NULL. */
-    struct fake_crypto verifier_fake;
-    struct hs_crypto *verifier_secp;
-    bool check_ready;
-    struct sim_check chk;
-    struct seq_sha256_ctx trace;
-    struct sim_stats stats;
-    size_t n_recs; /* Records ever written; the ring holds the last ones. */
-    struct sim_rec ring[SIM_RING];
-};
 
 /* ------------------------------------------------------------------------
  * Event heap: a binary min-heap on (time, seq).
@@ -228,52 +103,6 @@ static void heap_pop(struct sim *sim, struct sim_event *out)
     }
 }
 
-/* ------------------------------------------------------------------------
- * Messages: one deep copy per send, shared by every delivery.
- */
-
-static struct sim_msg *msg_new(struct sim *sim,
-                               uint32_t from,
-                               hs_node_t from_node,
-                               const struct hs_msg *src)
-{
-    struct sim_msg *m = sim->free_msgs;
-
-    if (m != NULL) {
-        sim->free_msgs = m->next_free;
-    } else {
-        m = seq_malloc(sizeof *m);
-        if (m == NULL) {
-            goto err;
-        }
-    }
-    if (hs_msg_copy(&m->msg, src) != 0) {
-        goto err_after_alloc;
-    }
-    m->next_free = NULL;
-    m->refs = 1;
-    m->from = from;
-    m->from_node = from_node;
-    return m;
-
-err_after_alloc:
-    m->next_free = sim->free_msgs;
-    sim->free_msgs = m;
-err:
-    sim_check_fail(&sim->chk, "simulator out of memory");
-    return NULL;
-}
-
-static void msg_unref(struct sim *sim, struct sim_msg *m)
-{
-    if (--m->refs > 0) {
-        return;
-    }
-    hs_msg_free(&m->msg);
-    m->next_free = sim->free_msgs;
-    sim->free_msgs = m;
-}
-
 /* The round a message belongs to, for partitions by round. */
 static hs_round_t msg_round(const struct hs_msg *msg)
 {
@@ -295,7 +124,7 @@ static hs_round_t msg_round(const struct hs_msg *msg)
  * The event ring and the trace hash.
  */
 
-static struct sim_rec *rec_new(struct sim *sim, uint32_t kind)
+struct sim_rec *sim_rec_new(struct sim *sim, uint32_t kind)
 {
     struct sim_rec *rec = &sim->ring[sim->n_recs++ % SIM_RING];
 
@@ -307,7 +136,7 @@ static struct sim_rec *rec_new(struct sim *sim, uint32_t kind)
 }
 
 /* Enter a finished record into the trace hash, fields in a fixed order. */
-static void rec_hash(struct sim *sim, const struct sim_rec *rec)
+void sim_rec_hash(struct sim *sim, const struct sim_rec *rec)
 {
     uint8_t buf[8 * 4 + 4 * 5 + SEQ_HASH_LEN];
     uint64_t words[4] = { rec->time, rec->seq, rec->round, rec->height };
@@ -355,193 +184,6 @@ static void rec_msg(struct sim_rec *rec, const struct hs_msg *msg)
         rec->height = msg->u.response.n_blocks;
         break;
     }
-}
-
-/* ------------------------------------------------------------------------
- * sim_io: the hs_io of one replica.
- */
-
-static void io_note(struct sim_replica *r, int rv, const char *what)
-{
-    if (rv != 0 && r->io_rv == 0) {
-        r->io_rv = rv;
-        sim_check_fail(&r->sim->chk, "replica %u: %s failed: %s (%s)",
-                       r->index, what, seq_strerror(rv), r->store->errmsg);
-    }
-}
-
-static void io_persist_safety(struct hs_io *io, const struct hs_safety *state)
-{
-    struct sim_replica *r = io->impl;
-
-    io_note(r, store_put_safety(r->store, state), "store_put_safety");
-}
-
-static void io_persist_block(struct hs_io *io, const struct hs_block *block)
-{
-    struct sim_replica *r = io->impl;
-
-    io_note(r, store_put_block(r->store, block), "store_put_block");
-}
-
-static void io_persist_qc(struct hs_io *io, const struct hs_qc *qc, bool high)
-{
-    struct sim_replica *r = io->impl;
-
-    io_note(r, store_put_qc(r->store, qc), "store_put_qc");
-    if (high) {
-        io_note(r, store_put_high_qc(r->store, qc), "store_put_high_qc");
-    }
-}
-
-static void outbox_add(struct sim_replica *r,
-                       bool broadcast,
-                       hs_node_t to,
-                       const struct hs_msg *msg)
-{
-    struct sim *sim = r->sim;
-    struct sim_msg *m;
-
-    if (r->n_out == r->cap_out) {
-        size_t cap = r->cap_out == 0 ? 16 : r->cap_out * 2;
-        struct sim_send *out = seq_realloc(r->out, cap * sizeof *out);
-
-        if (out == NULL) {
-            sim_check_fail(&sim->chk, "simulator out of memory");
-            return;
-        }
-        r->out = out;
-        r->cap_out = cap;
-    }
-    m = msg_new(sim, r->index, r->node, msg);
-    if (m == NULL) {
-        return;
-    }
-    r->out[r->n_out].m = m;
-    r->out[r->n_out].broadcast = broadcast;
-    r->out[r->n_out].to = to;
-    r->n_out++;
-}
-
-static void io_send(struct hs_io *io, hs_node_t to, const struct hs_msg *msg)
-{
-    outbox_add(io->impl, false, to, msg);
-}
-
-static void io_broadcast(struct hs_io *io, const struct hs_msg *msg)
-{
-    outbox_add(io->impl, true, 0, msg);
-}
-
-static void io_set_timer(struct hs_io *io, uint64_t deadline_ms)
-{
-    struct sim_replica *r = io->impl;
-
-    r->deadline = deadline_ms;
-    r->timer_dirty = true;
-}
-
-static void io_commit(struct hs_io *io,
-                      const struct hs_block *block,
-                      const struct hs_qc *qc)
-{
-    struct sim_replica *r = io->impl;
-    struct sim *sim = r->sim;
-    struct sim_rec *rec;
-
-    io_note(r, store_put_commit(r->store, block->height, &block->id),
-            "store_put_commit");
-    io_note(r, store_put_block(r->store, block), "store_put_block");
-    io_note(r, store_put_qc(r->store, qc), "store_put_qc");
-    r->committed = block->height;
-    sim->stats.commits++;
-
-    rec = rec_new(sim, SIM_REC_COMMIT);
-    rec->from = block->author;
-    rec->to = r->index;
-    rec->round = block->round;
-    rec->height = block->height;
-    rec->id = block->id;
-    rec_hash(sim, rec);
-
-    if (!sim_check_commit(&sim->chk, r->index, r->node, block, qc)) {
-        return;
-    }
-    if (sim->config.on_commit != NULL) {
-        sim->config.on_commit(sim->config.on_commit_arg, sim, r->index, block);
-    }
-}
-
-static int io_load_block(struct hs_io *io,
-                         const struct seq_hash *id,
-                         struct hs_block *out)
-{
-    struct sim_replica *r = io->impl;
-
-    return store_get_block(r->store, id, out);
-}
-
-/* A small payload that differs per author, height and draw, so that no
- * two blocks share an id by accident. */
-static int io_make_payload(struct hs_io *io,
-                           const struct hs_block *parent,
-                           uint8_t **payload,
-                           size_t *len)
-{
-    struct sim_replica *r = io->impl;
-    struct sim *sim = r->sim;
-    uint64_t height = parent->height + 1;
-    size_t n = 12 + (size_t)seq_rng_below(&sim->rng, 21);
-    uint8_t *p;
-    size_t i;
-
-    p = seq_malloc(n);
-    if (p == NULL) {
-        return SEQ_ENOMEM;
-    }
-    for (i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(r->index >> (24 - 8 * i));
-    }
-    for (i = 0; i < 8; i++) {
-        p[4 + i] = (uint8_t)(height >> (56 - 8 * i));
-    }
-    for (i = 12; i < n; i++) {
-        p[i] = (uint8_t)seq_rng_next(&sim->rng);
-    }
-    *payload = p;
-    *len = n;
-    return SEQ_OK;
-}
-
-static void io_trace(struct hs_io *io, int level, const char *text)
-{
-    struct sim_replica *r = io->impl;
-    struct sim_rec *rec;
-
-    if (!r->sim->config.verbose) {
-        return;
-    }
-    rec = rec_new(r->sim, SIM_REC_TRACE);
-    rec->to = r->index;
-    rec->rv = level;
-    snprintf(rec->text, sizeof rec->text, "%s", text);
-}
-
-static void io_init(struct sim_replica *r)
-{
-    memset(&r->io, 0, sizeof r->io);
-    r->io.impl = r;
-    r->io.persist_safety = io_persist_safety;
-    r->io.persist_block = io_persist_block;
-    r->io.persist_qc = io_persist_qc;
-    r->io.send = io_send;
-    r->io.broadcast = io_broadcast;
-    r->io.set_timer = io_set_timer;
-    r->io.commit = io_commit;
-    r->io.load_block = io_load_block;
-    r->io.make_payload = io_make_payload;
-    r->io.check_payload = NULL;
-    r->io.trace = io_trace;
 }
 
 /* ------------------------------------------------------------------------
@@ -649,9 +291,70 @@ static void outbox_discard(struct sim *sim, struct sim_replica *r)
     size_t i;
 
     for (i = 0; i < r->n_out; i++) {
-        msg_unref(sim, r->out[i].m);
+        sim_msg_unref(sim, r->out[i].m);
     }
     r->n_out = 0;
+}
+
+static void memo_note(struct sim *sim, const struct hs_block *block)
+{
+    struct sim_memo *m = &sim->memo[sim->n_memo++ % SIM_MEMO];
+
+    m->block_id = block->id;
+    m->justify = block->justify;
+}
+
+static const struct hs_qc *memo_find(const struct sim *sim,
+                                     const struct seq_hash *block_id)
+{
+    size_t n = sim->n_memo < SIM_MEMO ? sim->n_memo : SIM_MEMO;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (seq_hash_eq(&sim->memo[i].block_id, block_id)) {
+            return &sim->memo[i].justify;
+        }
+    }
+    return NULL;
+}
+
+/* twins_fork: rewrite @p, a twin's proposal after a timeout, to extend a
+ * certificate one or two below its justify, as a Byzantine leader holding
+ * only its own key can. It keeps the TC, which admits it to its round, so
+ * only the vote rule (justify round >= the TC's highest high QC round)
+ * stands in its way; reaching two down lets it skip a block that some
+ * replicas may already have committed. Proposals without a TC and forks of
+ * unknown certificates are left alone: they would be refused as malformed
+ * before any safety rule is asked. */
+static void fork_proposal(struct sim *sim,
+                          struct sim_replica *r,
+                          struct hs_proposal *p)
+{
+    const struct hs_qc *below;
+    struct seq_hash digest;
+
+    if (!p->has_tc) {
+        return;
+    }
+    below = memo_find(sim, &p->block.justify.block_id);
+    if (below != NULL && below->round > 0 && seq_rng_percent(&sim->rng, 50)) {
+        const struct hs_qc *deeper = memo_find(sim, &below->block_id);
+
+        below = deeper != NULL ? deeper : below;
+    }
+    if (below == NULL) {
+        return;
+    }
+    p->block.justify = *below;
+    p->block.parent_id = below->block_id;
+    p->block.height = below->height + 1;
+    hs_block_seal(&p->block, &sim->core_config.chain_id);
+    hs_proposal_digest(&sim->core_config.chain_id, p->block.epoch,
+                       p->block.round, &p->block.id, &digest);
+    if (r->crypto->sign(r->crypto, &digest, &p->sig) != 0) {
+        sim_check_fail(&sim->chk, "replica %u: cannot sign a fork", r->index);
+    }
+    sim->stats.forks++;
 }
 
 /* Release the turn's messages: each passes the checker first (S1-S3). */
@@ -662,8 +365,15 @@ static void flush(struct sim *sim, struct sim_replica *r)
     size_t i;
 
     for (i = 0; i < r->n_out && !sim->chk.failed; i++) {
-        const struct hs_msg *msg = &r->out[i].m->msg;
+        struct hs_msg *msg = &r->out[i].m->msg;
 
+        if (msg->type == HS_MSG_PROPOSAL && sim->memo != NULL) {
+            /* Only the outbox holds the copy yet: it may be rewritten. */
+            if (r->index >= sim->n_nodes) {
+                fork_proposal(sim, r, &msg->u.proposal);
+            }
+            memo_note(sim, &msg->u.proposal.block);
+        }
         if (!loaded &&
             (msg->type == HS_MSG_VOTE || msg->type == HS_MSG_TIMEOUT)) {
             have_synced = store_mem_synced_safety(r->store, &synced) == 0;
@@ -686,9 +396,9 @@ static void schedule_restart(struct sim *sim, struct sim_replica *r)
 {
     struct sim_event ev = { 0 };
 
-    ev.time = sim->now + seq_rng_range(&sim->rng,
-                                       sim->config.restart_delay_ms.min,
-                                       sim->config.restart_delay_ms.max);
+    ev.time =
+        sim->now + seq_rng_range(&sim->rng, sim->config.restart_delay_ms.min,
+                                 sim->config.restart_delay_ms.max);
     ev.kind = SIM_EV_RESTART;
     ev.replica = r->index;
     ev.gen = r->restart_gen;
@@ -727,16 +437,18 @@ static void replica_down(struct sim *sim,
     sim->n_down++;
     sim->stats.crashes++;
 
-    rec = rec_new(sim, rec_kind);
+    rec = sim_rec_new(sim, rec_kind);
     rec->to = r->index;
     rec->height = r->committed;
     rec->rv = cause;
-    rec_hash(sim, rec);
+    sim_rec_hash(sim, rec);
 }
 
-static bool may_crash_randomly(const struct sim *sim)
+/* A random crash of chance @ppm per million, if few enough are down. */
+static bool crash_now(struct sim *sim, uint32_t ppm)
 {
-    return sim->n_down < sim->max_down;
+    return ppm > 0 && sim->n_down < sim->max_down &&
+           seq_rng_below(&sim->rng, 1000000) < ppm;
 }
 
 /* The end of a loop turn: maybe die before the sync, sync, release the
@@ -748,9 +460,7 @@ static void turn_end(struct sim *sim, struct sim_replica *r, bool may_crash)
     if (sim->chk.failed) {
         return;
     }
-    if (may_crash && sim->config.crash_mid_turn_percent > 0 &&
-        may_crash_randomly(sim) &&
-        seq_rng_percent(&sim->rng, sim->config.crash_mid_turn_percent)) {
+    if (may_crash && crash_now(sim, sim->crash_mid_turn_ppm)) {
         replica_down(sim, r, SIM_REC_CRASH, SIM_CRASH_MID_TURN);
         schedule_restart(sim, r);
         return;
@@ -781,8 +491,8 @@ static uint64_t core_seed(const struct sim *sim, const struct sim_replica *r)
 {
     struct seq_rng rng;
 
-    seq_rng_seed(&rng, sim->config.seed ^
-                           ((uint64_t)(r->index + 1) << 40) ^ r->boots);
+    seq_rng_seed(
+        &rng, sim->config.seed ^ ((uint64_t)(r->index + 1) << 40) ^ r->boots);
     return seq_rng_next(&rng);
 }
 
@@ -818,12 +528,12 @@ static void replica_boot(struct sim *sim, struct sim_replica *r)
     sim->n_down--;
     sim_check_started(&sim->chk, r->index, r->committed);
 
-    rec = rec_new(sim, SIM_REC_BOOT);
+    rec = sim_rec_new(sim, SIM_REC_BOOT);
     rec->to = r->index;
     rec->height = r->committed;
     rv = hs_core_start(r->core, sim->now);
     rec->rv = rv;
-    rec_hash(sim, rec);
+    sim_rec_hash(sim, rec);
     if (r->boots > 1) {
         sim->stats.restarts++;
     }
@@ -840,21 +550,21 @@ static void on_deliver(struct sim *sim, const struct sim_event *ev)
     struct sim_msg *m = ev->msg;
     struct sim_rec *rec;
 
-    rec = rec_new(sim, SIM_REC_DELIVER);
+    rec = sim_rec_new(sim, SIM_REC_DELIVER);
     rec->from = m->from == SIM_NONE ? m->from_node : m->from;
     rec->to = ev->replica;
     rec_msg(rec, &m->msg);
     if (!r->alive || cut_now(sim, m->from, ev->replica)) {
         rec->kind = SIM_REC_LOST;
-        rec_hash(sim, rec);
+        sim_rec_hash(sim, rec);
         sim->stats.dropped++;
-        msg_unref(sim, m);
+        sim_msg_unref(sim, m);
         return;
     }
     rec->rv = hs_core_on_message(r->core, sim->now, m->from_node, &m->msg);
-    rec_hash(sim, rec);
+    sim_rec_hash(sim, rec);
     sim->stats.delivered++;
-    msg_unref(sim, m);
+    sim_msg_unref(sim, m);
     turn_end(sim, r, true);
 }
 
@@ -863,11 +573,11 @@ static void on_timer(struct sim *sim, const struct sim_event *ev)
     struct sim_replica *r = &sim->replicas[ev->replica];
     struct sim_rec *rec;
 
-    rec = rec_new(sim, SIM_REC_TIMER);
+    rec = sim_rec_new(sim, SIM_REC_TIMER);
     rec->to = ev->replica;
     rec->round = hs_core_round(r->core);
     rec->rv = hs_core_on_tick(r->core, sim->now);
-    rec_hash(sim, rec);
+    sim_rec_hash(sim, rec);
     sim->stats.timers++;
     turn_end(sim, r, true);
 }
@@ -905,8 +615,7 @@ static void crash_random(struct sim *sim)
 {
     uint32_t start, i;
 
-    if (sim->config.crash_percent_per_event == 0 || !may_crash_randomly(sim) ||
-        !seq_rng_percent(&sim->rng, sim->config.crash_percent_per_event)) {
+    if (!crash_now(sim, sim->crash_ppm)) {
         return;
     }
     start = (uint32_t)seq_rng_below(&sim->rng, sim->n_replicas);
@@ -944,9 +653,9 @@ bool sim_step(struct sim *sim)
         replica_boot(sim, &sim->replicas[ev.replica]);
         break;
     case SIM_EV_CALL: {
-        struct sim_rec *rec = rec_new(sim, SIM_REC_CALL);
+        struct sim_rec *rec = sim_rec_new(sim, SIM_REC_CALL);
 
-        rec_hash(sim, rec);
+        sim_rec_hash(sim, rec);
         ev.fn(sim, ev.arg);
         break;
     }
@@ -1062,15 +771,15 @@ static int config_copy(struct sim *sim, const struct sim_config *config)
     sim->config = *config;
     sim->n_nodes = config->n_nodes;
     sim->n_replicas = config->n_nodes + config->n_twins;
-    sim->twin_of = copy_array(config->twin_of, config->n_twins,
-                              sizeof *sim->twin_of, &ok);
-    sim->round_partitions = copy_array(
-        config->round_partitions,
-        (size_t)config->n_partition_rounds * sim->n_replicas,
-        sizeof *sim->round_partitions, &ok);
-    sim->leader_schedule = copy_array(config->leader_schedule,
-                                      config->n_schedule,
-                                      sizeof *sim->leader_schedule, &ok);
+    sim->twin_of =
+        copy_array(config->twin_of, config->n_twins, sizeof *sim->twin_of, &ok);
+    sim->round_partitions =
+        copy_array(config->round_partitions,
+                   (size_t)config->n_partition_rounds * sim->n_replicas,
+                   sizeof *sim->round_partitions, &ok);
+    sim->leader_schedule =
+        copy_array(config->leader_schedule, config->n_schedule,
+                   sizeof *sim->leader_schedule, &ok);
     sim->config.twin_of = sim->twin_of;
     sim->config.round_partitions = sim->round_partitions;
     sim->config.leader_schedule = sim->leader_schedule;
@@ -1091,6 +800,12 @@ static int config_copy(struct sim *sim, const struct sim_config *config)
     }
     sim->drop_percent = config->drop_percent;
     sim->dup_percent = config->dup_percent;
+    sim->crash_mid_turn_ppm = config->crash_mid_turn_per_million;
+    sim->crash_ppm = config->crash_per_million;
+    if (config->twins_fork) {
+        sim->memo = seq_calloc(SIM_MEMO, sizeof *sim->memo);
+        ok = ok && sim->memo != NULL;
+    }
     return ok ? SEQ_OK : SEQ_ENOMEM;
 }
 
@@ -1112,8 +827,7 @@ static int keys_init(struct sim *sim)
         }
         return SEQ_OK;
     }
-    if (test_secp_validator_set(c->seed, sim->n_nodes, &sim->validators) !=
-            0 ||
+    if (test_secp_validator_set(c->seed, sim->n_nodes, &sim->validators) != 0 ||
         hs_crypto_secp_new(NULL, &sim->verifier_secp) != 0) {
         return SEQ_EINVAL;
     }
@@ -1149,7 +863,7 @@ static int replicas_init(struct sim *sim)
         r->sim = sim;
         r->index = i;
         r->node = i < sim->n_nodes ? i : sim->twin_of[i - sim->n_nodes];
-        io_init(r);
+        sim_io_init(r);
         if (store_mem_open(&r->store) != 0) {
             return SEQ_ENOMEM;
         }
@@ -1160,9 +874,8 @@ static int replicas_init(struct sim *sim)
 
 static int checker_init(struct sim *sim)
 {
-    const struct hs_crypto *verifier = sim->config.real_crypto
-                                           ? sim->verifier_secp
-                                           : &sim->verifier_fake.base;
+    const struct hs_crypto *verifier =
+        sim->config.real_crypto ? sim->verifier_secp : &sim->verifier_fake.base;
     struct hs_block genesis;
     struct seq_hash genesis_id;
     uint32_t i;
@@ -1200,8 +913,8 @@ struct sim *sim_new(const struct sim_config *config)
         keys_init(sim) != 0) {
         goto err;
     }
-    seq_sha256(
-        "seq-sim-chain", strlen("seq-sim-chain"), &sim->core_config.chain_id);
+    seq_sha256("seq-sim-chain", strlen("seq-sim-chain"),
+               &sim->core_config.chain_id);
     sim->core_config.epoch = SIM_EPOCH;
     sim->core_config.validators = &sim->validators;
     sim->core_config.base_timeout_ms = config->base_timeout_ms;
@@ -1213,6 +926,7 @@ struct sim *sim_new(const struct sim_config *config)
     }
     seq_rng_seed(&sim->rng, config->seed);
     seq_sha256_init(&sim->trace);
+    sim->next_seq = 1; /* Records with seq 0 come from sim_new itself. */
     for (i = 0; i < sim->n_replicas && !sim->chk.failed; i++) {
         replica_boot(sim, &sim->replicas[i]);
     }
@@ -1236,7 +950,7 @@ void sim_free(struct sim *sim)
 
         heap_pop(sim, &ev);
         if (ev.kind == SIM_EV_DELIVER) {
-            msg_unref(sim, ev.msg);
+            sim_msg_unref(sim, ev.msg);
         }
     }
     for (i = 0; sim->replicas != NULL && i < sim->n_replicas; i++) {
@@ -1263,6 +977,7 @@ void sim_free(struct sim *sim)
     }
     seq_free(sim->heap);
     seq_free(sim->links);
+    seq_free(sim->memo);
     seq_free(sim->replicas);
     seq_free(sim->leader_schedule);
     seq_free(sim->round_partitions);
@@ -1292,6 +1007,9 @@ void sim_heal(struct sim *sim)
 {
     uint32_t i;
 
+    /* Round partitions too: replicas stuck in a partitioned round would
+     * otherwise stay cut off for good, since the cut follows the round. */
+    sim->config.n_partition_rounds = 0;
     for (i = 0; i < sim->n_replicas; i++) {
         sim->replicas[i].group = 0;
     }
@@ -1301,6 +1019,14 @@ void sim_set_faults(struct sim *sim, unsigned drop_percent, unsigned dup_pct)
 {
     sim->drop_percent = drop_percent;
     sim->dup_percent = dup_pct;
+}
+
+void sim_set_crash_rates(struct sim *sim,
+                         uint32_t mid_turn_per_million,
+                         uint32_t per_event_per_million)
+{
+    sim->crash_mid_turn_ppm = mid_turn_per_million;
+    sim->crash_ppm = per_event_per_million;
 }
 
 void sim_set_link_latency(struct sim *sim,
@@ -1359,7 +1085,7 @@ void sim_inject(struct sim *sim,
 {
     struct sim_event ev = { 0 };
 
-    ev.msg = msg_new(sim, SIM_NONE, from_node, msg);
+    ev.msg = sim_msg_new(sim, SIM_NONE, from_node, msg);
     if (ev.msg == NULL) {
         return;
     }
@@ -1367,7 +1093,7 @@ void sim_inject(struct sim *sim,
     ev.kind = SIM_EV_DELIVER;
     ev.replica = to_replica;
     if (heap_push(sim, &ev) != 0) {
-        msg_unref(sim, ev.msg);
+        sim_msg_unref(sim, ev.msg);
     }
 }
 
@@ -1383,6 +1109,21 @@ uint64_t sim_now(const struct sim *sim)
 uint64_t sim_seed(const struct sim *sim)
 {
     return sim->config.seed;
+}
+
+const struct seq_hash *sim_chain_id(const struct sim *sim)
+{
+    return &sim->core_config.chain_id;
+}
+
+hs_epoch_t sim_epoch(const struct sim *sim)
+{
+    return sim->core_config.epoch;
+}
+
+const struct hs_validator_set *sim_validators(const struct sim *sim)
+{
+    return &sim->validators;
 }
 
 uint64_t sim_events(const struct sim *sim)
@@ -1601,8 +1342,8 @@ static void dump_rec(const struct sim_rec *rec, FILE *out)
         break;
     case SIM_REC_COMMIT:
         fprintf(out, "r%u height=%llu round=%llu id=%s author=%u\n", rec->to,
-                (unsigned long long)rec->height,
-                (unsigned long long)rec->round, id, rec->from);
+                (unsigned long long)rec->height, (unsigned long long)rec->round,
+                id, rec->from);
         break;
     case SIM_REC_TRACE:
         fprintf(out, "r%u: %s\n", rec->to, rec->text);
@@ -1618,19 +1359,19 @@ void sim_dump(const struct sim *sim, FILE *out)
     size_t first = sim->n_recs > SIM_RING ? sim->n_recs - SIM_RING : 0;
     size_t i;
 
-    fprintf(out, "=== simulator: seed %llu (replay: SEQ_TEST_SEED=%llu), "
-                 "virtual time %llu ms, %llu events\n",
+    fprintf(out,
+            "=== simulator: seed %llu (replay: SEQ_TEST_SEED=%llu), "
+            "virtual time %llu ms, %llu events\n",
             (unsigned long long)sim->config.seed,
-            (unsigned long long)sim->config.seed,
-            (unsigned long long)sim->now,
+            (unsigned long long)sim->config.seed, (unsigned long long)sim->now,
             (unsigned long long)sim->stats.events);
-    fprintf(out, "=== failure: %s\n",
-            sim->chk.failed ? sim->chk.msg : "none");
+    fprintf(out, "=== failure: %s\n", sim->chk.failed ? sim->chk.msg : "none");
     for (i = 0; i < sim->n_replicas; i++) {
         const struct sim_replica *r = &sim->replicas[i];
 
-        fprintf(out, "  replica %zu: key %u %s %s round=%llu committed=%llu "
-                     "boots=%u\n",
+        fprintf(out,
+                "  replica %zu: key %u %s %s round=%llu committed=%llu "
+                "boots=%u\n",
                 i, r->node, sim_is_honest(sim, (uint32_t)i) ? "honest" : "byz",
                 r->alive ? "up" : (r->stopped ? "stopped" : "down"),
                 r->alive ? (unsigned long long)hs_core_round(r->core) : 0ULL,

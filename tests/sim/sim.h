@@ -45,23 +45,25 @@ struct sim_range {
 };
 
 struct sim_config {
-    uint32_t n_nodes;          /* Validators, 1..HS_MAX_VALIDATORS. */
-    uint32_t n_twins;          /* Extra replicas... */
-    const hs_node_t *twin_of;  /* ...running these keys. Copied. */
-    uint64_t seed;             /* The one source of randomness. */
+    uint32_t n_nodes;            /* Validators, 1..HS_MAX_VALIDATORS. */
+    uint32_t n_twins;            /* Extra replicas... */
+    const hs_node_t *twin_of;    /* ...running these keys. Copied. */
+    uint64_t seed;               /* The one source of randomness. */
     struct sim_range latency_ms; /* Per message copy; {0, 0} means {1, 1}. */
-    unsigned drop_percent;     /* Per message copy, until gst_ms. */
-    unsigned dup_percent;      /* Deliver twice, independent delays. */
-    uint64_t gst_ms;           /* Drops and dups stop here; 0: never. */
-    uint64_t base_timeout_ms;  /* hs_config.base_timeout_ms; 0: core's. */
-    uint64_t max_timeout_ms;   /* hs_config.max_timeout_ms; 0: core's. */
-    bool real_crypto;          /* secp256k1 keys instead of fake ones. */
-    /* Crash a replica after its core ran an event but before the sync and
-     * the flush (a kill between persist and send): staged writes and the
-     * turn's messages are lost; it restarts after restart_delay_ms. */
-    unsigned crash_mid_turn_percent;
-    /* After each event, crash a random live replica with this chance. */
-    unsigned crash_percent_per_event;
+    unsigned drop_percent;       /* Per message copy, until gst_ms. */
+    unsigned dup_percent;        /* Deliver twice, independent delays. */
+    uint64_t gst_ms;             /* Drops and dups stop here; 0: never. */
+    uint64_t base_timeout_ms;    /* hs_config.base_timeout_ms; 0: core's. */
+    uint64_t max_timeout_ms;     /* hs_config.max_timeout_ms; 0: core's. */
+    bool real_crypto;            /* secp256k1 keys instead of fake ones. */
+    /* Chances per million events. crash_mid_turn: the replica that ran the
+     * event dies after its core ran but before the sync and the flush (a
+     * kill between persist and send): the turn's staged writes and
+     * messages are lost. crash: after the event, a random live replica
+     * dies (between turns: nothing unsynced to lose). Either way it
+     * restarts after restart_delay_ms. */
+    uint32_t crash_mid_turn_per_million;
+    uint32_t crash_per_million;
     struct sim_range restart_delay_ms; /* {0, 0} means {100, 2000}. */
     /* Random crashes (both kinds above) only while fewer than this many
      * replicas are down; 0 means f of n_nodes (at least 1). */
@@ -70,11 +72,19 @@ struct sim_config {
      * n_partition_rounds, at round_partitions[r * n_replicas + replica]; a
      * message crosses only within a group. Later rounds are connected.
      * Copied. Proposal: block round; vote, timeout: their round; block
-     * requests and responses: the sender's current round. */
+     * requests and responses: the sender's current round. Replicas that
+     * stall inside those rounds stay partitioned until sim_heal(). */
     const uint32_t *round_partitions;
     uint32_t n_partition_rounds;
     const hs_node_t *leader_schedule; /* hs_config.leader_schedule; copied */
     size_t n_schedule;
+    /* Twins that fork: a twin replica (not the original it copies) that
+     * proposes after a timeout rewrites its proposal to extend a QC one or
+     * two below the one it should (keeping the TC), re-sealed and signed
+     * with its own key only, while the original proposes honestly. The vote
+     * rule (justify round >= the TC's highest high_qc_round) must refuse
+     * the fork; a core that skips the lock check is caught by S4. */
+    bool twins_fork;
     bool verbose; /* Keep the cores' trace lines in the event ring. */
     /* Optional: called on every commit by every replica, after the checks;
      * @block is borrowed for the call. */
@@ -94,7 +104,8 @@ struct sim_stats {
     uint64_t timers;     /* hs_core_on_tick calls. */
     uint64_t crashes;    /* Every kind. */
     uint64_t restarts;
-    uint64_t commits;    /* commit() calls over all replicas. */
+    uint64_t commits; /* commit() calls over all replicas. */
+    uint64_t forks;   /* Proposals rewritten by twins_fork. */
 };
 
 /* Create the network and start every replica at virtual time 0. Copies
@@ -121,12 +132,24 @@ void sim_schedule(struct sim *sim,
                   void (*fn)(struct sim *sim, void *arg),
                   void *arg);
 
-/* Network faults. Partitions act when a message is delivered: one in
- * flight across a new cut is lost. */
+/* Network faults. sim_partition and sim_isolate act when a message is
+ * delivered: one in flight across a new cut is lost, and one in flight
+ * when the cut heals arrives. Round partitions, drops and duplicates are
+ * decided when a message is released. Groups are arbitrary numbers; a
+ * message crosses only between replicas of one group. */
 void sim_partition(struct sim *sim, const uint32_t *group_of_replica);
 void sim_isolate(struct sim *sim, uint32_t replica);
-void sim_heal(struct sim *sim); /* Undo sim_partition and sim_isolate. */
+/* Undo sim_partition and sim_isolate, and end the config's round
+ * partitions (Twins): a replica stuck in a partitioned round would stay cut
+ * off for good otherwise, since the cut follows the message's round. Drops
+ * and duplicates are not changed (sim_set_faults, gst_ms). */
+void sim_heal(struct sim *sim);
 void sim_set_faults(struct sim *sim, unsigned drop_percent, unsigned dup_pct);
+/* Change the random crash chances of the config (per million events);
+ * 0, 0 stops random crashes (pending restarts still happen). */
+void sim_set_crash_rates(struct sim *sim,
+                         uint32_t mid_turn_per_million,
+                         uint32_t per_event_per_million);
 void sim_set_link_latency(struct sim *sim,
                           uint32_t from_replica,
                           uint32_t to_replica,
@@ -155,6 +178,11 @@ void sim_inject(struct sim *sim,
 uint64_t sim_now(const struct sim *sim);
 uint64_t sim_seed(const struct sim *sim);
 uint64_t sim_events(const struct sim *sim);
+/* What a forger needs to build messages (hs_block_seal, the digests of
+ * hs_verify.h, fake_crypto_init with the Byzantine key). */
+const struct seq_hash *sim_chain_id(const struct sim *sim);
+hs_epoch_t sim_epoch(const struct sim *sim);
+const struct hs_validator_set *sim_validators(const struct sim *sim);
 void sim_stats(const struct sim *sim, struct sim_stats *out);
 uint32_t sim_n_replicas(const struct sim *sim);
 hs_node_t sim_replica_node(const struct sim *sim, uint32_t replica);
@@ -197,18 +225,16 @@ void sim_trace_hash(const struct sim *sim, struct seq_hash *out);
 void sim_dump(const struct sim *sim, FILE *out);
 
 /* For tests (tests/lib/harness.h must be included): on a violation, dump
- * the events, fail the test with the violation and the seed that replays
- * it, and return from the test function. */
-#define SIM_ASSERT_OK(sim)                                                \
-    do {                                                                  \
-        if (sim_failure(sim) != NULL) {                                   \
-            sim_dump((sim), stderr);                                      \
-            harness_fail(__FILE__, __LINE__,                              \
-                         "simulator: %s (replay: SEQ_TEST_SEED=%llu)",    \
-                         sim_failure(sim),                                \
-                         (unsigned long long)sim_seed(sim));              \
-            return;                                                       \
-        }                                                                 \
+ * the events and fail the test (harness_fail abandons it) with the
+ * violation and the seed that replays it. */
+#define SIM_ASSERT_OK(sim)                                                     \
+    do {                                                                       \
+        if (sim_failure(sim) != NULL) {                                        \
+            sim_dump((sim), stderr);                                           \
+            harness_fail(__FILE__, __LINE__,                                   \
+                         "simulator: %s (replay: SEQ_TEST_SEED=%llu)",         \
+                         sim_failure(sim), (unsigned long long)sim_seed(sim)); \
+        }                                                                      \
     } while (0)
 
 #endif /* SEQ_TESTS_SIM_SIM_H */

@@ -351,8 +351,7 @@ static bool qc_valid(struct sim_check *chk,
     }
     if (qc->epoch != chk->epoch) {
         snprintf(why, why_len, "epoch %llu, expected %llu",
-                 (unsigned long long)qc->epoch,
-                 (unsigned long long)chk->epoch);
+                 (unsigned long long)qc->epoch, (unsigned long long)chk->epoch);
         return false;
     }
     if (qc->n_sigs > HS_MAX_VALIDATORS) {
@@ -393,8 +392,7 @@ static bool tc_valid(struct sim_check *chk,
 
     if (tc->epoch != chk->epoch) {
         snprintf(why, why_len, "epoch %llu, expected %llu",
-                 (unsigned long long)tc->epoch,
-                 (unsigned long long)chk->epoch);
+                 (unsigned long long)tc->epoch, (unsigned long long)chk->epoch);
         return false;
     }
     if (tc->n_sigs > HS_MAX_VALIDATORS) {
@@ -539,8 +537,7 @@ static bool check_vote(struct sim_check *chk,
         sim_check_fail(chk,
                        "S2 double vote: key %u voted for %s and %s in epoch "
                        "%llu round %llu (second one released by replica %u)",
-                       vote->voter, hexid(&e->id, a),
-                       hexid(&vote->block_id, b),
+                       vote->voter, hexid(&e->id, a), hexid(&vote->block_id, b),
                        (unsigned long long)vote->epoch,
                        (unsigned long long)vote->round, replica);
         return false;
@@ -587,14 +584,15 @@ static bool check_signed(struct sim_check *chk,
                          const struct hs_msg *msg)
 {
     const char *what = msg->type == HS_MSG_VOTE ? "vote" : "timeout";
-    hs_node_t signer = msg->type == HS_MSG_VOTE ? msg->u.vote.voter
-                                                : msg->u.timeout.author;
-    hs_round_t round = msg->type == HS_MSG_VOTE ? msg->u.vote.round
-                                                : msg->u.timeout.round;
+    hs_node_t signer =
+        msg->type == HS_MSG_VOTE ? msg->u.vote.voter : msg->u.timeout.author;
+    hs_round_t round =
+        msg->type == HS_MSG_VOTE ? msg->u.vote.round : msg->u.timeout.round;
 
     if (signer != node) {
-        sim_check_fail(chk, "S2 signer: replica %u (key %u) released a %s "
-                            "signed by key %u",
+        sim_check_fail(chk,
+                       "S2 signer: replica %u (key %u) released a %s "
+                       "signed by key %u",
                        replica, node, what, signer);
         return false;
     }
@@ -749,16 +747,17 @@ bool sim_check_commit(struct sim_check *chk,
     }
     hs_block_id(block, &chk->chain_id, &id);
     if (!seq_hash_eq(&id, &block->id)) {
-        sim_check_fail(chk, "S4 agreement: replica %u committed block %s "
-                            "whose header hashes to %s",
+        sim_check_fail(chk,
+                       "S4 agreement: replica %u committed block %s "
+                       "whose header hashes to %s",
                        replica, hexid(&block->id, a), hexid(&id, b));
         return false;
     }
     if (!seq_hash_eq(&qc->block_id, &block->id)) {
-        sim_check_fail(chk, "S3 certificate: replica %u committed %s with a "
-                            "QC for %s",
-                       replica, hexid(&block->id, a),
-                       hexid(&qc->block_id, b));
+        sim_check_fail(chk,
+                       "S3 certificate: replica %u committed %s with a "
+                       "QC for %s",
+                       replica, hexid(&block->id, a), hexid(&qc->block_id, b));
         return false;
     }
     if (!check_qc(chk, replica, true, "a commit", qc) ||

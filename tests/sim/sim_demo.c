@@ -83,12 +83,12 @@ static void on_commit(void *arg,
         return;
     }
     seq_hex_encode(block->id.bytes, 8, id);
-    printf("t=%7.3fs  height %-5llu round %-5llu block %s  author %u  "
-           "payload %zu B\n",
-           (double)sim_now(sim) / 1000.0,
-           (unsigned long long)block->height,
-           (unsigned long long)block->round, id, block->author,
-           block->payload_len);
+    printf(
+        "t=%7.3fs  height %-5llu round %-5llu block %s  author %u  "
+        "payload %zu B\n",
+        (double)sim_now(sim) / 1000.0, (unsigned long long)block->height,
+        (unsigned long long)block->round, id, block->author,
+        block->payload_len);
     demo->printed++;
 }
 
@@ -168,13 +168,12 @@ static void summary(struct sim *sim)
                (unsigned long long)h, idhex,
                sim_is_alive(sim, i) ? "" : " (down)");
     }
-    printf("messages: %llu sent, %llu delivered, %llu dropped, %llu "
-           "duplicated; %llu timer firings\n",
-           (unsigned long long)stats.sent,
-           (unsigned long long)stats.delivered,
-           (unsigned long long)stats.dropped,
-           (unsigned long long)stats.duplicated,
-           (unsigned long long)stats.timers);
+    printf(
+        "messages: %llu sent, %llu delivered, %llu dropped, %llu "
+        "duplicated; %llu timer firings\n",
+        (unsigned long long)stats.sent, (unsigned long long)stats.delivered,
+        (unsigned long long)stats.dropped, (unsigned long long)stats.duplicated,
+        (unsigned long long)stats.timers);
     printf("agreement: %s; every log is a prefix of the longest (S4)\n",
            sim_all_agree(sim, NULL) ? "all replicas at the same height"
                                     : "replicas at different heights");
@@ -204,13 +203,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "seq-sim-demo: cannot create the simulation\n");
         return 2;
     }
-    printf("%u validators, seed %llu, %llu s virtual, latency %llu-%llu ms, "
-           "drop %u%%, dup %u%%; commits seen by replica %u:\n",
-           config.n_nodes, (unsigned long long)config.seed,
-           (unsigned long long)seconds,
-           (unsigned long long)config.latency_ms.min,
-           (unsigned long long)config.latency_ms.max, config.drop_percent,
-           config.dup_percent, demo.watch);
+    printf(
+        "%u validators, seed %llu, %llu s virtual, latency %llu-%llu ms, "
+        "drop %u%%, dup %u%%; commits seen by replica %u:\n",
+        config.n_nodes, (unsigned long long)config.seed,
+        (unsigned long long)seconds, (unsigned long long)config.latency_ms.min,
+        (unsigned long long)config.latency_ms.max, config.drop_percent,
+        config.dup_percent, demo.watch);
     sim_run_for(sim, seconds * 1000);
     summary(sim);
     if (sim_failure(sim) != NULL || config.verbose) {

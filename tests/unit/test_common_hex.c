@@ -76,17 +76,8 @@ TEST(common_hex, decode_rejects_wrong_length)
 TEST(common_hex, decode_rejects_non_digits)
 {
     static const char *const bad[] = {
-        "0x001122",
-        "001122g3",
-        " 0011223",
-        "0011223 ",
-        "00112233\n",
-        "+0011223",
-        "-0011223",
-        "00 11 22",
-        "0011\x80"
-        "33",
-        "zz112233",
+        "0x001122", "001122g3", " 0011223", "0011223 ",   "00112233\n",
+        "+0011223", "-0011223", "00 11 22", "0011\20033", "zz112233",
     };
     uint8_t out[4];
     size_t i;

@@ -23,8 +23,8 @@
 #include "hs_verify.h"
 #include "seq_err.h"
 
-#define N 4
-#define SELF 3
+#define N           4
+#define SELF        3
 #define MAX_COMMITS 32
 
 struct table_io {
@@ -226,52 +226,67 @@ struct row {
     int commits[4]; /* Block indices, NONE-terminated. */
 };
 
-enum {
-    A1,
-    B1,
-    B2,
-    A2,
-    A2P,
-    A3,
-    A4,
-    A4X,
-    C5,
-    F7,
-    A5,
-    A6,
-    A7,
-    A8,
-    N_BLOCKS
-};
+enum { A1, B1, B2, A2, A2P, A3, A4, A4X, C5, F7, A5, A6, A7, A8, N_BLOCKS };
 
 TEST(safety_table, fork_tree_votes_and_commits)
 {
     static const struct row rows[] = {
         { "a1 extends genesis", A1, NONE, 0, true, { NONE } },
         { "b1 extends a1", B1, NONE, 0, true, { NONE } },
-        { "b2 skips round 2 without a TC", B2, NONE, SEQ_EBADMSG, false,
+        { "b2 skips round 2 without a TC",
+          B2,
+          NONE,
+          SEQ_EBADMSG,
+          false,
           { NONE } },
         { "b2 with TC(2), its QC covers the TC", B2, 0, 0, true, { NONE } },
-        { "a2: TC(3) holds a higher QC than its justify", A2, 1,
-          SEQ_EUNSAFE, false, { NONE } },
-        { "a2' with TC(3) it covers; QC(b1) commits a1", A2P, 2, 0, true,
+        { "a2: TC(3) holds a higher QC than its justify",
+          A2,
+          1,
+          SEQ_EUNSAFE,
+          false,
+          { NONE } },
+        { "a2' with TC(3) it covers; QC(b1) commits a1",
+          A2P,
+          2,
+          0,
+          true,
           { A1, NONE } },
         { "a3 extends a2'", A3, NONE, 0, true, { NONE } },
-        { "a4 certifies a2' <- a3 (2-chain): commit", A4, NONE, 0, true,
+        { "a4 certifies a2' <- a3 (2-chain): commit",
+          A4,
+          NONE,
+          0,
+          true,
           { B1, A2P, NONE } },
         { "a4 again: the same vote", A4, NONE, 0, true, { NONE } },
-        { "a4x, another block in round 6", A4X, NONE, SEQ_EUNSAFE, false,
+        { "a4x, another block in round 6",
+          A4X,
+          NONE,
+          SEQ_EUNSAFE,
+          false,
           { NONE } },
         { "c5 in an old round", C5, NONE, SEQ_ESTALE, false, { NONE } },
-        { "f7 extends pruned b2 under a TC", F7, 3, SEQ_EAGAIN, false,
+        { "f7 extends pruned b2 under a TC",
+          F7,
+          3,
+          SEQ_EAGAIN,
+          false,
           { NONE } },
         { "a5 extends a4: commit a3", A5, NONE, 0, true, { A3, NONE } },
-        { "a6 after TC(8) with QC(a5): commit a4", A6, 4, 0, true,
+        { "a6 after TC(8) with QC(a5): commit a4",
+          A6,
+          4,
+          0,
+          true,
           { A4, NONE } },
-        { "a7 extends a6 (rounds 7, 9): no commit", A7, NONE, 0, true,
+        { "a7 extends a6 (rounds 7, 9): no commit",
+          A7,
+          NONE,
+          0,
+          true,
           { NONE } },
-        { "a8 extends a7: commit a5, a6", A8, NONE, 0, true,
-          { A5, A6, NONE } },
+        { "a8 extends a7: commit a5, a6", A8, NONE, 0, true, { A5, A6, NONE } },
     };
     static const hs_round_t hqc_tc2[3] = { 1, 1, 0 };
     static const hs_round_t hqc_tc3_high[3] = { 2, 1, 1 };
@@ -291,11 +306,11 @@ TEST(safety_table, fork_tree_votes_and_commits)
 
     world_init(&w);
     /* The tree, with each block's QC. */
-#define BLOCK(i, parent, pqc, round, salt)                                \
-    do {                                                                  \
-        make_block(&w, (parent), (pqc), (round), (salt), payloads[i],     \
-                   &blocks[i]);                                           \
-        make_qc(&w, &blocks[i], &qcs[i]);                                 \
+#define BLOCK(i, parent, pqc, round, salt)                            \
+    do {                                                              \
+        make_block(&w, (parent), (pqc), (round), (salt), payloads[i], \
+                   &blocks[i]);                                       \
+        make_qc(&w, &blocks[i], &qcs[i]);                             \
     } while (0)
     BLOCK(A1, &w.genesis, &w.genesis_qc, 1, 1);
     BLOCK(B1, &blocks[A1], &qcs[A1], 2, 2);
@@ -342,8 +357,8 @@ TEST(safety_table, fork_tree_votes_and_commits)
         rv = propose(&w, core, &blocks[row->block],
                      row->tc == NONE ? NULL : &tcs[row->tc]);
         if (rv != row->rv) {
-            harness_fail(__FILE__, __LINE__, "row %zu (%s): rv %d, want %d",
-                         r, row->what, rv, row->rv);
+            harness_fail(__FILE__, __LINE__, "row %zu (%s): rv %d, want %d", r,
+                         row->what, rv, row->rv);
         }
         ASSERT_EQ(tio.votes_sent - votes_before, row->votes ? 1u : 0u);
         if (row->votes) {
@@ -355,12 +370,12 @@ TEST(safety_table, fork_tree_votes_and_commits)
         for (c = 0; row->commits[c] != NONE; c++) {
             ASSERT_LT(commits_before + c, tio.n_commits);
             ASSERT_MEMEQ(&tio.commits[commits_before + c],
-                         &blocks[row->commits[c]].id,
-                         sizeof(struct seq_hash));
+                         &blocks[row->commits[c]].id, sizeof(struct seq_hash));
         }
         if (tio.n_commits != commits_before + c) {
-            harness_fail(__FILE__, __LINE__, "row %zu (%s): %u commits, want %u",
-                         r, row->what, tio.n_commits - commits_before, c);
+            harness_fail(__FILE__, __LINE__,
+                         "row %zu (%s): %u commits, want %u", r, row->what,
+                         tio.n_commits - commits_before, c);
         }
         row_votes[r] = tio.last_vote;
     }
@@ -397,8 +412,8 @@ TEST(safety_table, same_round_same_vote)
     persists = tio.persists;
     ASSERT_GE(tio.persisted.last_voted_round, 1u);
     ASSERT_OK(hs_safety_vote(&rules, &a, NULL, &v2));
-    ASSERT_MEMEQ(&v1, &v2, sizeof v1);     /* Identical, signature too. */
-    ASSERT_EQ(tio.persists, persists);     /* Nothing new to persist. */
+    ASSERT_MEMEQ(&v1, &v2, sizeof v1); /* Identical, signature too. */
+    ASSERT_EQ(tio.persists, persists); /* Nothing new to persist. */
     ASSERT_ERR(hs_safety_vote(&rules, &b, NULL, &v2), SEQ_EUNSAFE);
 
     /* The same holds after a restart from the persisted state. */

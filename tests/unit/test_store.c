@@ -538,6 +538,41 @@ TEST(store, high_qc_last_write_wins)
     FOR_EACH_STORE(check_high_qc);
 }
 
+static void check_high_tc(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct hs_tc tc, got;
+
+    ASSERT_OK(f->open(f, &s));
+    ASSERT_ERR(store_get_high_tc(s, &got), SEQ_ENOTFOUND);
+    memset(&tc, 0, sizeof tc);
+    tc.epoch = 1;
+    tc.round = 7;
+    tc.n_sigs = 2;
+    tc.sigs[0].signer = 3;
+    tc.sigs[0].high_qc_round = 5;
+    tc.sigs[0].sig.bytes[0] = 0xaa;
+    tc.sigs[1].signer = 1;
+    tc.sigs[1].high_qc_round = 6;
+    ASSERT_OK(store_put_high_tc(s, &tc));
+    ASSERT_OK(store_get_high_tc(s, &got));
+    ASSERT_MEMEQ(&got, &tc, sizeof tc);
+    ASSERT_OK(store_sync(s));
+    /* A newer TC staged but lost in a crash: the synced one survives. */
+    tc.round = 9;
+    ASSERT_OK(store_put_high_tc(s, &tc));
+    crash_and_reopen(f, &s);
+    ASSERT_OK(store_get_high_tc(s, &got));
+    ASSERT_EQ(got.round, 7u);
+    ASSERT_EQ(got.sigs[1].high_qc_round, 6u);
+    f->destroy(f, s);
+}
+
+TEST(store, high_tc_survives_only_when_synced)
+{
+    FOR_EACH_STORE(check_high_tc);
+}
+
 static void check_commits(struct store_factory *f)
 {
     struct store *s = NULL;
@@ -694,13 +729,19 @@ static void check_crash_scenario(struct store_factory *f)
 
     /* A crash before any sync leaves an empty store. */
     ASSERT_OK(store_put_block(s, &b[0]));
+    ASSERT_OK(store_put_qc(s, &qc[0]));
+    ASSERT_OK(store_put_high_qc(s, &qc[0]));
     ASSERT_OK(store_put_safety(s, &st1));
     ASSERT_OK(store_put_commit(s, 1, &b[0].id));
+    ASSERT_OK(store_put_meta(s, "epoch", "v0", 2));
     crash_and_reopen(f, &s);
     ASSERT_EQ(has_block(s, &b[0]), 0);
+    ASSERT_EQ(has_qc(s, &qc[0]), 0);
+    ASSERT_ERR(store_get_high_qc(s, &got_qc), SEQ_ENOTFOUND);
     ASSERT_ERR(store_get_safety(s, &got), SEQ_ENOTFOUND);
     ASSERT_ERR(store_committed_height(s, &height), SEQ_ENOTFOUND);
     ASSERT_ERR(store_get_commit(s, 1, &id), SEQ_ENOTFOUND);
+    ASSERT_EQ(has_meta(s, "epoch", NULL, 0), 0);
 
     /* Sync 1: b0. Sync 2: b1, commit 1, st1, high QC b1, meta v1. */
     ASSERT_OK(store_put_block(s, &b[0]));
@@ -926,10 +967,16 @@ static void check_random_crashes(struct store_factory *f)
         } else if (dice < 14) {
             crash_and_reopen(f, &s);
             cur = synced;
+        } else if (dice < 15) {
+            /* Start over, so that crashes before the first sync recur. */
+            f->destroy(f, s);
+            ASSERT_OK(f->open(f, &s));
+            memset(&cur, 0, sizeof cur);
+            memset(&synced, 0, sizeof synced);
         } else {
             model_write(s, &cur, blocks, &rng);
         }
-        if (step % 7 == 0 || dice < 14) {
+        if (step % 7 == 0 || dice < 15) {
             check_against_model(s, &cur, blocks);
         }
     }

@@ -372,8 +372,7 @@ TEST(verify_qc, rejects_unknown_signer)
     block_id_of("block", &id);
     for (c = 0; c < N_CONFIGS; c++) {
         struct fixture *fx = fixture_setup(&configs[c]);
-        static const hs_node_t huge[] = { HS_MAX_VALIDATORS, 1000,
-                                          UINT32_MAX };
+        static const hs_node_t huge[] = { HS_MAX_VALIDATORS, 1000, UINT32_MAX };
         size_t h;
 
         make_qc(fx, 5, &id, first_ids, fx->q, &qc);
@@ -409,6 +408,21 @@ TEST(verify_qc, rejects_unknown_signer)
             bad.n_sigs = fx->q + 1;
             ASSERT_ERR(hs_verify_qc(&fx->v, &bad), SEQ_EBADMSG);
         }
+        /* The set's unused slot past n holds an all-zero key. The fake
+         * scheme can sign for that key, so this forgery is checked by the
+         * index bound alone (a real zero key does not even parse). */
+        bad = qc;
+        bad.sigs[0].signer = fx->n;
+        if (!fx->real) {
+            struct fake_crypto zero;
+
+            fake_crypto_init(&zero, 0);
+            memset(zero.pk.bytes, 0, HS_PUBKEY_LEN);
+            ASSERT_OK(zero.base.sign(&zero.base, &digest, &bad.sigs[0].sig));
+            ASSERT_OK(fx->v.crypto->verify(fx->v.crypto, &fx->vs.keys[fx->n],
+                                           &digest, &bad.sigs[0].sig));
+        }
+        ASSERT_ERR(hs_verify_qc(&fx->v, &bad), SEQ_EBADMSG);
         /* Two members' signatures swapped between their slots. */
         bad = qc;
         bad.sigs[0].sig = qc.sigs[1].sig;
@@ -701,8 +715,7 @@ TEST(verify_vote, accepts_valid_rejects_each_tampered_field)
             vote.height = 9;
             block_id_of("voted", &vote.block_id);
             vote.voter = voter;
-            hs_vote_digest(&fx->v.chain_id, EPOCH, 12, &vote.block_id,
-                           &digest);
+            hs_vote_digest(&fx->v.chain_id, EPOCH, 12, &vote.block_id, &digest);
             sign(fx, voter, &digest, &vote.sig);
             ASSERT_OK(hs_verify_vote(&fx->v, &vote));
         }
@@ -721,6 +734,8 @@ TEST(verify_vote, accepts_valid_rejects_each_tampered_field)
         ASSERT_ERR(hs_verify_vote(&fx->v, &bad), SEQ_EBADMSG);
         bad = vote;
         bad.voter = fx->n;
+        ASSERT_ERR(hs_verify_vote(&fx->v, &bad), SEQ_EBADMSG);
+        bad.voter = UINT32_MAX;
         ASSERT_ERR(hs_verify_vote(&fx->v, &bad), SEQ_EBADMSG);
         bad = vote;
         bad.sig.bytes[40] ^= 2;
@@ -814,6 +829,8 @@ TEST(verify_timeout, accepts_valid_rejects_each_tampered_field)
         bad = t;
         bad.author = fx->n;
         ASSERT_ERR(hs_verify_timeout(&fx->v, &bad), SEQ_EBADMSG);
+        bad.author = UINT32_MAX;
+        ASSERT_ERR(hs_verify_timeout(&fx->v, &bad), SEQ_EBADMSG);
         bad = t;
         bad.high_qc_round = 4;
         ASSERT_ERR(hs_verify_timeout(&fx->v, &bad), SEQ_EBADMSG);
@@ -895,28 +912,35 @@ static void make_proposal(const struct fixture *fx,
     proposal_resign(fx, out);
 }
 
-TEST(verify_proposal, accepts_valid_rejects_each_tampered_field)
+/* The proposal the tampering tests start from: round 5, on a QC of round
+ * 4, by member 1, with a payload. */
+static void valid_proposal(const struct fixture *fx, struct hs_proposal *out)
 {
-    static struct hs_proposal p, bad;
-    struct hs_qc genesis_qc, qc4;
-    struct seq_hash id4, digest;
-    size_t c;
+    struct hs_qc qc4;
+    struct seq_hash id4;
 
     block_id_of("block at round 4", &id4);
+    make_qc(fx, 4, &id4, first_ids, fx->q, &qc4);
+    make_proposal(fx, 1, 5, &qc4, payload_buf, sizeof payload_buf, out);
+}
+
+TEST(verify_proposal, accepts_valid_rejects_tampered_header)
+{
+    static struct hs_proposal p, bad;
+    struct hs_qc genesis_qc;
+    size_t c;
+
     for (c = 0; c < N_CONFIGS; c++) {
         struct fixture *fx = fixture_setup(&configs[c]);
-        hs_node_t author = 1;
 
-        /* Round 1 on genesis; round 5 on a QC of round 4; empty payload. */
+        /* Round 1 on genesis; round 5 on genesis with no payload. */
         hs_genesis_qc(&fx->genesis, &genesis_qc);
-        make_proposal(fx, author, 1, &genesis_qc, payload_buf,
-                      sizeof payload_buf, &bad);
+        make_proposal(fx, 1, 1, &genesis_qc, payload_buf, sizeof payload_buf,
+                      &bad);
         ASSERT_OK(hs_verify_proposal(&fx->v, &bad));
-        make_proposal(fx, author, 5, &genesis_qc, NULL, 0, &bad);
+        make_proposal(fx, 1, 5, &genesis_qc, NULL, 0, &bad);
         ASSERT_OK(hs_verify_proposal(&fx->v, &bad));
-        make_qc(fx, 4, &id4, first_ids, fx->q, &qc4);
-        make_proposal(fx, author, 5, &qc4, payload_buf, sizeof payload_buf,
-                      &p);
+        valid_proposal(fx, &p);
         ASSERT_OK(hs_verify_proposal(&fx->v, &p));
 
         /* Header fields changed after signing: id mismatch. */
@@ -953,6 +977,21 @@ TEST(verify_proposal, accepts_valid_rejects_each_tampered_field)
         bad.block.height++;
         bad.block.justify.height++;
         ASSERT_ERR(hs_verify_proposal(&fx->v, &bad), SEQ_EBADMSG);
+        fixture_teardown(fx);
+    }
+}
+
+TEST(verify_proposal, rejects_tampered_payload_or_signature)
+{
+    static struct hs_proposal p, bad;
+    struct seq_hash digest;
+    size_t c;
+
+    for (c = 0; c < N_CONFIGS; c++) {
+        struct fixture *fx = fixture_setup(&configs[c]);
+
+        valid_proposal(fx, &p);
+        ASSERT_OK(hs_verify_proposal(&fx->v, &p));
 
         /* Payload: other bytes, fewer bytes, none, or a bogus hash. */
         bad = p;
@@ -991,7 +1030,7 @@ TEST(verify_proposal, accepts_valid_rejects_each_tampered_field)
         /* A vote signature over the same id does not pass as a proposal
          * signature: the domain tags differ. */
         hs_vote_digest(&fx->v.chain_id, EPOCH, 5, &p.block.id, &digest);
-        sign(fx, author, &digest, &bad.sig);
+        sign(fx, p.block.author, &digest, &bad.sig);
         ASSERT_ERR(hs_verify_proposal(&fx->v, &bad), SEQ_EBADMSG);
         fixture_teardown(fx);
     }
@@ -1003,16 +1042,12 @@ TEST(verify_proposal, accepts_valid_rejects_each_tampered_field)
 TEST(verify_proposal, rejects_bad_shape_even_when_signed)
 {
     static struct hs_proposal p, bad;
-    struct hs_qc qc4;
-    struct seq_hash id4;
     size_t c;
 
-    block_id_of("block at round 4", &id4);
     for (c = 0; c < N_CONFIGS; c++) {
         struct fixture *fx = fixture_setup(&configs[c]);
 
-        make_qc(fx, 4, &id4, first_ids, fx->q, &qc4);
-        make_proposal(fx, 0, 5, &qc4, payload_buf, sizeof payload_buf, &p);
+        valid_proposal(fx, &p);
         ASSERT_OK(hs_verify_proposal(&fx->v, &p));
 
         bad = p;
@@ -1045,6 +1080,10 @@ TEST(verify_proposal, rejects_bad_shape_even_when_signed)
         bad = p;
         bad.block.author = fx->n;
         proposal_reseal(fx, &bad);
+        ASSERT_ERR(hs_verify_proposal(&fx->v, &bad), SEQ_EBADMSG);
+        /* Far out of range: refused before any key is looked up. */
+        bad.block.author = UINT32_MAX;
+        hs_block_seal(&bad.block, &fx->v.chain_id);
         ASSERT_ERR(hs_verify_proposal(&fx->v, &bad), SEQ_EBADMSG);
         fixture_teardown(fx);
     }
