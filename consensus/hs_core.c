@@ -714,6 +714,29 @@ static int on_vote(struct hs_core *core,
 
 /* ---- Block sync --------------------------------------------------------- */
 
+/* Whether the first @n blocks fit one response: their payloads add up to
+ * at most HS_MAX_RESPONSE_PAYLOAD, or there is only one. */
+static bool room_for(const struct hs_block *blocks, size_t n)
+{
+    size_t total = 0, i;
+
+    for (i = 0; i < n; i++) {
+        total += blocks[i].payload_len;
+    }
+    return n <= 1 || total <= HS_MAX_RESPONSE_PAYLOAD;
+}
+
+static void reverse(struct hs_block *blocks, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n / 2; i++) {
+        struct hs_block tmp = blocks[i];
+        blocks[i] = blocks[n - 1 - i];
+        blocks[n - 1 - i] = tmp;
+    }
+}
+
 static int on_block_request(struct hs_core *core,
                             hs_node_t from,
                             const struct hs_block_request *req)
@@ -733,8 +756,12 @@ static int on_block_request(struct hs_core *core,
     /* The chain to the requested block: its tree path above the root,
      * then the committed chain below (unique, so served by height). */
     top = hs_tree_find(&core->tree, &req->block_id);
-    if (top != NULL) {
+    if (top != NULL && top->block.height > req->known_height) {
+        /* Tree blocks at or below the asker's known height are skipped. */
         n_path = depth(top);
+        if (req->known_height > root->height) {
+            n_path -= (size_t)(req->known_height - root->height);
+        }
     }
     if (root->height > req->known_height) {
         below_root = root->height - req->known_height; /* Root included. */
@@ -750,9 +777,9 @@ static int on_block_request(struct hs_core *core,
     if (blocks == NULL) {
         return SEQ_ENOMEM;
     }
-    /* Lowest first into the array's tail, so that it ends up descending. */
+    /* Lowest first, while the payloads fit one frame (at least one). */
     for (h = req->known_height + 1; n < count && h <= root->height; h++) {
-        struct hs_block *out = &blocks[count - 1 - n];
+        struct hs_block *out = &blocks[n];
         if (h == root->height) {
             rv = hs_block_copy(out, root);
         } else if (core->io->load_committed != NULL) {
@@ -764,23 +791,34 @@ static int on_block_request(struct hs_core *core,
             goto out;
         }
         n++;
+        if (!room_for(blocks, n)) {
+            n--;
+            hs_block_free(&blocks[n]);
+            goto send;
+        }
     }
     for (i = n_path; n < count && i-- > 0;) {
-        rv = hs_block_copy(&blocks[count - 1 - n], &ancestor(top, i)->block);
+        rv = hs_block_copy(&blocks[n], &ancestor(top, i)->block);
         if (rv != 0) {
             goto out;
         }
         n++;
+        if (!room_for(blocks, n)) {
+            n--;
+            hs_block_free(&blocks[n]);
+            break;
+        }
     }
+send:
+    reverse(blocks, n); /* The wire order is descending height. */
     memset(&msg, 0, sizeof msg);
     msg.type = HS_MSG_BLOCK_RESPONSE;
-    msg.u.response.n_blocks = (uint32_t)count;
+    msg.u.response.n_blocks = (uint32_t)n;
     msg.u.response.blocks = blocks;
     core->io->send(core->io, from, &msg);
 
 out:
-    /* Blocks [count - n, count) were filled. */
-    for (i = count - n; i < count; i++) {
+    for (i = 0; i < n; i++) {
         hs_block_free(&blocks[i]);
     }
     seq_free(blocks);

@@ -21,8 +21,11 @@
 /* Bounds on what a peer may make us hold; wire.c refuses anything larger. */
 #define HS_MAX_PAYLOAD      (16u * 1024 * 1024)
 #define HS_MAX_FETCH_BLOCKS 64
-#define HS_SIG_LEN          64
-#define HS_PUBKEY_LEN       32
+/* A block response carries blocks while their payloads add up to at most
+ * this (and always at least one block), so that it fits one wire frame. */
+#define HS_MAX_RESPONSE_PAYLOAD (16u * 1024 * 1024)
+#define HS_SIG_LEN              64
+#define HS_PUBKEY_LEN           32
 
 typedef uint64_t hs_epoch_t;
 typedef uint64_t hs_round_t;
@@ -147,7 +150,9 @@ struct hs_block_request {
 };
 
 /* Blocks in descending height order, each the parent of the one before;
- * the lowest one's parent is at the asker's known height or in its tree. */
+ * the lowest one's parent is at the asker's known height or in its tree.
+ * Fewer than asked for when the payloads reach HS_MAX_RESPONSE_PAYLOAD:
+ * the asker asks again for the rest. */
 struct hs_block_response {
     uint32_t n_blocks;
     struct hs_block *blocks; /* Owned array of n_blocks. */

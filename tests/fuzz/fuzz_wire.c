@@ -12,14 +12,14 @@
  * the input is parsed with protobuf-c as one of the schema's top-level
  * messages, one element of a repeated field anywhere inside (signatures,
  * blocks) is duplicated or dropped, and the message is packed again. That
- * reaches the count limits (65 signatures, 0 or 65 blocks) in a step.
+ * reaches the count limits (a 65th signature, an empty response) in one
+ * step.
  *
  * Seeds: when SEQ_FUZZ_SEED_DIR names a directory, LLVMFuzzerInitialize
  * writes one valid encoding of each message type and storage value there
  * before libFuzzer reads its corpus (tests/fuzz/CMakeLists.txt does this),
  * so no binary seeds live in git. */
 
-#include <stdalign.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -6,7 +6,6 @@
  * packing it again, so each test breaks exactly one rule. Field values come
  * from a PRNG seeded by test_seed(): SEQ_TEST_SEED=<n> replays a failure. */
 
-#include <stdalign.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
