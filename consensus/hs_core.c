@@ -985,6 +985,7 @@ static int recover_tree(struct hs_core *core, const struct hs_recovery *rec)
     if (rv != 0) {
         return rv;
     }
+    core->tree.nodes[0]->certified = true; /* root_qc is durable already. */
     for (i = 0; i < rec->n_blocks; i++) {
         const struct hs_block *b = rec->blocks[i];
         hs_block_id(b, &core->config.chain_id, &id);

@@ -34,4 +34,12 @@ void hs_crypto_secp_free(struct hs_crypto *crypto);
 /* Derive the x-only public key of @seckey. 0, SEQ_EINVAL or SEQ_ENOMEM. */
 int hs_crypto_secp_pubkey(const uint8_t seckey[32], struct hs_pubkey *out);
 
+/* A fresh secret key from @source (32 bytes at a time, retried until they
+ * form a valid secp256k1 scalar; at most 16 tries). The core reads no OS
+ * randomness itself: key generation tools pass seq_random_bytes
+ * (common/seq_random.h). Returns 0, the source's error, SEQ_EINVAL when 16
+ * draws were all invalid (a broken source). */
+int hs_crypto_secp_keygen(int (*source)(void *buf, size_t len),
+                          uint8_t seckey[32]);
+
 #endif /* SEQ_CONSENSUS_HS_CRYPTO_H */

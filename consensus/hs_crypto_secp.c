@@ -275,3 +275,25 @@ cleanup:
 err:
     return rv;
 }
+
+int hs_crypto_secp_keygen(int (*source)(void *buf, size_t len),
+                          uint8_t seckey[32])
+{
+    unsigned tries;
+    int rv;
+
+    /* A uniformly random 32-byte string is a valid scalar except with
+     * probability about 2^-128; 16 invalid draws mean a broken source. */
+    for (tries = 0; tries < 16; tries++) {
+        rv = source(seckey, 32);
+        if (rv != 0) {
+            memset(seckey, 0, 32);
+            return rv;
+        }
+        if (secp256k1_ec_seckey_verify(secp256k1_context_static, seckey)) {
+            return SEQ_OK;
+        }
+    }
+    memset(seckey, 0, 32);
+    return SEQ_EINVAL;
+}

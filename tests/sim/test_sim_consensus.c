@@ -17,37 +17,37 @@
 
 TEST(sim_happy, identical_commits_one_block_per_round)
 {
-    SIZES(scn_happy, 2);
+    SIZES(scn_happy, 10);
 }
 
 TEST(sim_crash, f_crashed_for_good_including_next_leaders)
 {
-    SIZES(scn_crash_f_forever, 3);
+    SIZES(scn_crash_f_forever, 30);
 }
 
 TEST(sim_partition, minority_cut_off_then_healed)
 {
-    SIZES(scn_minority_partition, 3);
+    SIZES(scn_minority_partition, 30);
 }
 
 TEST(sim_partition, even_split_stalls_then_resumes)
 {
-    SIZES(scn_even_split, 3);
+    SIZES(scn_even_split, 30);
 }
 
 TEST(sim_faults, loss_duplication_reordering_before_gst)
 {
-    SIZES(scn_lossy, 4);
+    SIZES(scn_lossy, 40);
 }
 
 TEST(sim_crash, random_crash_restarts_never_double_sign)
 {
-    SIZES(scn_random_crashes, 4);
+    SIZES(scn_random_crashes, 40);
 }
 
 TEST(sim_crash, whole_cluster_restarts_from_storage)
 {
-    SIZES(scn_whole_cluster_restart, 3);
+    SIZES(scn_whole_cluster_restart, 30);
 }
 
 TEST_MAIN()

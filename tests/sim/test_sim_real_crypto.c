@@ -9,17 +9,17 @@
 
 TEST(sim_real_crypto, happy_path)
 {
-    SWEEP(scn_happy, 4, 1, true);
+    SWEEP(scn_happy, 4, 2, true);
 }
 
 TEST(sim_real_crypto, random_crash_restarts)
 {
-    SWEEP(scn_random_crashes, 4, 1, true);
+    SWEEP(scn_random_crashes, 4, 3, true);
 }
 
 TEST(sim_real_crypto, twins)
 {
-    SWEEP(scn_twins, 8, 3, true);
+    SWEEP(scn_twins, 8, 10, true);
 }
 
 TEST_MAIN()

@@ -9,12 +9,12 @@
 
 TEST(sim_twins, eight_round_scenarios)
 {
-    SWEEP(scn_twins, 8, 200, false);
+    SWEEP(scn_twins, 8, 2000, false);
 }
 
 TEST(sim_twins, twelve_round_scenarios)
 {
-    SWEEP(scn_twins, 12, 60, false);
+    SWEEP(scn_twins, 12, 600, false);
 }
 
 TEST_MAIN()
