@@ -100,6 +100,50 @@ struct mem_meta {
     struct mem_bytes staged;
 };
 
+/* A single value with its current copy (staged, else synced) and its
+ * synced one: sync copies current to synced, a crash the other way round. */
+union mem_value {
+    struct hs_qc qc;
+    struct hs_tc tc;
+    struct hs_safety safety;
+};
+
+struct mem_cell {
+    union mem_value cur;
+    union mem_value synced;
+    bool has;
+    bool has_synced;
+    bool dirty;
+};
+
+static void cell_put(struct mem_cell *c, const void *value, size_t size)
+{
+    memcpy(&c->cur, value, size);
+    c->has = true;
+    c->dirty = true;
+}
+
+static int cell_get(const struct mem_cell *c, void *out, size_t size)
+{
+    if (!c->has) {
+        return SEQ_ENOTFOUND;
+    }
+    memcpy(out, &c->cur, size);
+    return SEQ_OK;
+}
+
+static void cell_settle(struct mem_cell *c, bool sync)
+{
+    if (sync && c->dirty) {
+        c->synced = c->cur;
+        c->has_synced = c->has;
+    } else if (!sync) {
+        c->cur = c->synced;
+        c->has = c->has_synced;
+    }
+    c->dirty = false;
+}
+
 struct store_mem {
     struct store base; /* First, so a struct store * converts back. */
     struct mem_table blocks;
@@ -107,24 +151,10 @@ struct store_mem {
     struct mem_heights heights;
     struct mem_meta *meta;
 
-    /* Single cells: the current value (staged, else synced) and the synced
-     * one; sync copies current to synced, crash the other way round. */
-    struct hs_qc high_qc;
-    struct hs_qc synced_high_qc;
-    bool has_high_qc;
-    bool has_synced_high_qc;
-    bool high_qc_dirty;
-    struct hs_tc high_tc;
-    struct hs_tc synced_high_tc;
-    bool has_high_tc;
-    bool has_synced_high_tc;
-    bool high_tc_dirty;
-
-    struct hs_safety safety;
-    struct hs_safety synced_safety;
-    bool has_safety;
-    bool has_synced_safety;
-    bool safety_dirty;
+    /* Single values: the high QC, the high TC and the safety state. */
+    struct mem_cell high_qc;
+    struct mem_cell high_tc;
+    struct mem_cell safety;
 
     hs_height_t committed;
     hs_height_t synced_committed;
@@ -644,13 +674,10 @@ static int mem_put_high_qc(struct store *s, const struct hs_qc *qc)
 
     assert(qc != NULL);
     rv = mem_usable(m, "put_high_qc");
-    if (rv != 0) {
-        return rv;
+    if (rv == 0) {
+        cell_put(&m->high_qc, qc, sizeof *qc);
     }
-    m->high_qc = *qc;
-    m->has_high_qc = true;
-    m->high_qc_dirty = true;
-    return SEQ_OK;
+    return rv;
 }
 
 static int mem_get_high_qc(struct store *s, struct hs_qc *out)
@@ -660,14 +687,10 @@ static int mem_get_high_qc(struct store *s, struct hs_qc *out)
 
     assert(out != NULL);
     rv = mem_usable(m, "get_high_qc");
-    if (rv != 0) {
-        return rv;
+    if (rv == 0) {
+        rv = cell_get(&m->high_qc, out, sizeof *out);
     }
-    if (!m->has_high_qc) {
-        return SEQ_ENOTFOUND;
-    }
-    *out = m->high_qc;
-    return SEQ_OK;
+    return rv;
 }
 
 static int mem_put_high_tc(struct store *s, const struct hs_tc *tc)
@@ -677,13 +700,10 @@ static int mem_put_high_tc(struct store *s, const struct hs_tc *tc)
 
     assert(tc != NULL);
     rv = mem_usable(m, "put_high_tc");
-    if (rv != 0) {
-        return rv;
+    if (rv == 0) {
+        cell_put(&m->high_tc, tc, sizeof *tc);
     }
-    m->high_tc = *tc;
-    m->has_high_tc = true;
-    m->high_tc_dirty = true;
-    return SEQ_OK;
+    return rv;
 }
 
 static int mem_get_high_tc(struct store *s, struct hs_tc *out)
@@ -693,14 +713,10 @@ static int mem_get_high_tc(struct store *s, struct hs_tc *out)
 
     assert(out != NULL);
     rv = mem_usable(m, "get_high_tc");
-    if (rv != 0) {
-        return rv;
+    if (rv == 0) {
+        rv = cell_get(&m->high_tc, out, sizeof *out);
     }
-    if (!m->has_high_tc) {
-        return SEQ_ENOTFOUND;
-    }
-    *out = m->high_tc;
-    return SEQ_OK;
+    return rv;
 }
 
 static int mem_put_commit(struct store *s,
@@ -786,13 +802,10 @@ static int mem_put_safety(struct store *s, const struct hs_safety *state)
 
     assert(state != NULL);
     rv = mem_usable(m, "put_safety");
-    if (rv != 0) {
-        return rv;
+    if (rv == 0) {
+        cell_put(&m->safety, state, sizeof *state);
     }
-    m->safety = *state;
-    m->has_safety = true;
-    m->safety_dirty = true;
-    return SEQ_OK;
+    return rv;
 }
 
 static int mem_get_safety(struct store *s, struct hs_safety *out)
@@ -802,14 +815,10 @@ static int mem_get_safety(struct store *s, struct hs_safety *out)
 
     assert(out != NULL);
     rv = mem_usable(m, "get_safety");
-    if (rv != 0) {
-        return rv;
+    if (rv == 0) {
+        rv = cell_get(&m->safety, out, sizeof *out);
     }
-    if (!m->has_safety) {
-        return SEQ_ENOTFOUND;
-    }
-    *out = m->safety;
-    return SEQ_OK;
+    return rv;
 }
 
 static int mem_put_meta(struct store *s,
@@ -927,21 +936,9 @@ static int mem_sync(struct store *s)
     table_sync(&m->qcs);
     heights_settle(&m->heights, true);
     meta_settle(m, true);
-    if (m->high_qc_dirty) {
-        m->synced_high_qc = m->high_qc;
-        m->has_synced_high_qc = m->has_high_qc;
-        m->high_qc_dirty = false;
-    }
-    if (m->high_tc_dirty) {
-        m->synced_high_tc = m->high_tc;
-        m->has_synced_high_tc = m->has_high_tc;
-        m->high_tc_dirty = false;
-    }
-    if (m->safety_dirty) {
-        m->synced_safety = m->safety;
-        m->has_synced_safety = m->has_safety;
-        m->safety_dirty = false;
-    }
+    cell_settle(&m->high_qc, true);
+    cell_settle(&m->high_tc, true);
+    cell_settle(&m->safety, true);
     m->synced_committed = m->committed;
     m->has_synced_committed = m->has_committed;
     return SEQ_OK;
@@ -1011,15 +1008,9 @@ void store_mem_crash(struct store *s)
     table_crash(&m->qcs);
     heights_settle(&m->heights, false);
     meta_settle(m, false);
-    m->high_qc = m->synced_high_qc;
-    m->has_high_qc = m->has_synced_high_qc;
-    m->high_qc_dirty = false;
-    m->high_tc = m->synced_high_tc;
-    m->has_high_tc = m->has_synced_high_tc;
-    m->high_tc_dirty = false;
-    m->safety = m->synced_safety;
-    m->has_safety = m->has_synced_safety;
-    m->safety_dirty = false;
+    cell_settle(&m->high_qc, false);
+    cell_settle(&m->high_tc, false);
+    cell_settle(&m->safety, false);
     m->committed = m->synced_committed;
     m->has_committed = m->has_synced_committed;
     m->broken = false; /* (M5): as if reopened. */
@@ -1031,10 +1022,10 @@ int store_mem_synced_safety(struct store *s, struct hs_safety *out)
     struct store_mem *m = mem_of(s);
 
     assert(out != NULL);
-    if (!m->has_synced_safety) {
+    if (!m->safety.has_synced) {
         return SEQ_ENOTFOUND;
     }
-    *out = m->synced_safety;
+    *out = m->safety.synced.safety;
     return SEQ_OK;
 }
 

@@ -98,6 +98,27 @@ static void finish(struct sim *sim,
     sim_free(sim);
 }
 
+/* Liveness: every live honest replica reaches the highest honest height
+ * plus @more within @within_ms of virtual time; else fail with @what. */
+static void expect_progress(struct sim *sim,
+                            struct scn_result *res,
+                            const struct scn_options *opt,
+                            hs_height_t more,
+                            uint64_t within_ms,
+                            const char *what)
+{
+    hs_height_t target = sim_max_honest_height(sim) + more;
+
+    if (!sim_ok(res, sim, opt)) {
+        return;
+    }
+    if (!sim_run_until(sim, sim_heights_at_least, &target, within_ms)) {
+        fail(res, sim, opt, "%s: height %llu, want %llu within %llu ms", what,
+             (unsigned long long)sim_min_honest_height(sim),
+             (unsigned long long)target, (unsigned long long)within_ms);
+    }
+}
+
 static uint64_t local_timeouts(struct sim *sim)
 {
     uint64_t total = 0;
@@ -205,7 +226,7 @@ void scn_minority_partition(uint64_t seed,
     struct sim_config c;
     struct seq_rng rng;
     struct sim *sim;
-    hs_height_t minority_before = 0, majority_before, target;
+    hs_height_t minority_before = 0, majority_before;
     uint32_t f = hs_faults(n), cut = 0, r;
 
     seq_rng_seed(&rng, seed ^ SCN_RNG_SALT);
@@ -250,11 +271,7 @@ void scn_minority_partition(uint64_t seed,
         }
     }
     sim_heal(sim);
-    target = sim_max_honest_height(sim);
-    if (res->ok && !sim_run_until(sim, sim_heights_at_least, &target, 20000)) {
-        fail(res, sim, opt, "minority did not catch up to %llu",
-             (unsigned long long)target);
-    }
+    expect_progress(sim, res, opt, 0, 20 * 1000, "minority catching up");
 out:
     finish(sim, res, opt);
 }
@@ -326,7 +343,6 @@ void scn_lossy(uint64_t seed,
     struct sim_config c;
     struct seq_rng rng;
     struct sim *sim;
-    hs_height_t target;
 
     seq_rng_seed(&rng, seed ^ SCN_RNG_SALT);
     base_config(&c, seed, n, opt);
@@ -340,13 +356,7 @@ void scn_lossy(uint64_t seed,
         return;
     }
     sim_run_for(sim, c.gst_ms);
-    target = sim_max_honest_height(sim) + 10;
-    if (sim_ok(res, sim, opt) &&
-        !sim_run_until(sim, sim_heights_at_least, &target, 30 * 1000)) {
-        fail(res, sim, opt, "after GST: height %llu, want %llu",
-             (unsigned long long)sim_min_honest_height(sim),
-             (unsigned long long)target);
-    }
+    expect_progress(sim, res, opt, 10, 30 * 1000, "after GST");
     finish(sim, res, opt);
 }
 
@@ -372,7 +382,6 @@ void scn_random_crashes(uint64_t seed,
     struct sim_config c;
     struct seq_rng rng;
     struct sim *sim;
-    hs_height_t target;
 
     seq_rng_seed(&rng, seed ^ SCN_RNG_SALT);
     base_config(&c, seed, n, opt);
@@ -387,13 +396,7 @@ void scn_random_crashes(uint64_t seed,
     sim_run_for(sim, 30 * 1000);
     sim_set_crash_rates(sim, 0, 0);
     restart_all(sim);
-    target = sim_max_honest_height(sim) + 5;
-    if (sim_ok(res, sim, opt) &&
-        !sim_run_until(sim, sim_heights_at_least, &target, 30 * 1000)) {
-        fail(res, sim, opt, "after the crashes: height %llu, want %llu",
-             (unsigned long long)sim_min_honest_height(sim),
-             (unsigned long long)target);
-    }
+    expect_progress(sim, res, opt, 5, 30 * 1000, "after the crashes");
     finish(sim, res, opt);
 }
 
@@ -408,7 +411,7 @@ void scn_whole_cluster_restart(uint64_t seed,
     struct sim_config c;
     struct seq_rng rng;
     struct sim *sim;
-    hs_height_t target;
+
     uint32_t r;
 
     seq_rng_seed(&rng, seed ^ SCN_RNG_SALT);
@@ -431,13 +434,7 @@ void scn_whole_cluster_restart(uint64_t seed,
         }
     }
     restart_all(sim);
-    target = sim_max_honest_height(sim) + 10;
-    if (sim_ok(res, sim, opt) &&
-        !sim_run_until(sim, sim_heights_at_least, &target, 30 * 1000)) {
-        fail(res, sim, opt, "after restart: height %llu, want %llu",
-             (unsigned long long)sim_min_honest_height(sim),
-             (unsigned long long)target);
-    }
+    expect_progress(sim, res, opt, 10, 30 * 1000, "after restart");
     finish(sim, res, opt);
 }
 
@@ -463,7 +460,7 @@ void scn_twins(uint64_t seed,
     struct sim_config c;
     struct seq_rng rng;
     struct sim *sim;
-    hs_height_t target;
+
     uint32_t round, r;
     bool prev_cut = false;
 
@@ -535,11 +532,7 @@ void scn_twins(uint64_t seed,
     /* Liveness once the scenario is over and the network whole again,
      * with f = 1 Byzantine. */
     sim_heal(sim);
-    target = sim_max_honest_height(sim) + 3;
-    if (res->ok &&
-        !sim_run_until(sim, sim_heights_at_least, &target, 20 * 1000)) {
-        fail(res, sim, opt, "twins: no progress after the scenario");
-    }
+    expect_progress(sim, res, opt, 3, 20 * 1000, "twins, after healing");
     if (res->ok && sim_max_qcs_per_round(sim) > 1) {
         fail(res, sim, opt, "twins: %u QCs in one round",
              sim_max_qcs_per_round(sim));
