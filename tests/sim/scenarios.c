@@ -411,7 +411,6 @@ void scn_whole_cluster_restart(uint64_t seed,
     struct sim_config c;
     struct seq_rng rng;
     struct sim *sim;
-
     uint32_t r;
 
     seq_rng_seed(&rng, seed ^ SCN_RNG_SALT);
@@ -460,7 +459,6 @@ void scn_twins(uint64_t seed,
     struct sim_config c;
     struct seq_rng rng;
     struct sim *sim;
-
     uint32_t round, r;
     bool prev_cut = false;
 
