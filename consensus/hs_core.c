@@ -58,6 +58,7 @@
 #include "seq_rng.h"
 
 #define HS_TRACE_LEN 192
+#define HS_VOTE_WINDOW 8
 
 struct hs_core {
     struct hs_config config;
@@ -414,6 +415,20 @@ static int vote_for(struct hs_core *core,
     return SEQ_OK;
 }
 
+/* Whether the tree already holds a block of @round (blocks of one round
+ * all come from its one leader). */
+static bool round_taken(const struct hs_core *core, hs_round_t round)
+{
+    size_t i;
+
+    for (i = 0; i < core->tree.n; i++) {
+        if (core->tree.nodes[i]->block.round == round) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* @p is verified and for the current round; insert its block and vote. */
 static int accept_proposal(struct hs_core *core,
                            hs_node_t from,
@@ -423,6 +438,13 @@ static int accept_proposal(struct hs_core *core,
     int rv;
 
     node = hs_tree_find(&core->tree, &p->block.id);
+    if (node == NULL && round_taken(core, p->block.round)) {
+        /* (F4) A second block from this round's leader: equivocation. The
+         * first one stays; this one neither enters the tree nor gets a
+         * vote (Aptos UnequivocalProposerElection). */
+        core->stats.equivocations++;
+        return SEQ_EBADMSG;
+    }
     if (node == NULL) {
         parent = hs_tree_find(&core->tree, &p->block.parent_id);
         if (parent == NULL) {
@@ -473,6 +495,14 @@ static void keep_block(struct hs_core *core, hs_node_t from, struct hs_block *b)
 {
     struct hs_tree_node *parent, *node;
 
+    /* Only a block something waits for, hence certified (F2): the parent
+     * of the stashed proposal (its justify) or the pending QC's block. */
+    if (!(core->has_pending_proposal &&
+          seq_hash_eq(&core->pending.block.parent_id, &b->id)) &&
+        !(core->has_pending_qc &&
+          seq_hash_eq(&core->pending_qc.block_id, &b->id))) {
+        return;
+    }
     if (hs_tree_find(&core->tree, &b->id) != NULL) {
         return;
     }
@@ -628,6 +658,15 @@ static void local_timeout(struct hs_core *core)
         return;
     }
     t->high_qc = *best_qc(core);
+    if (t->high_qc.round < t->high_qc_round) {
+        /* (F6) A timeout signed before a restart, over a QC this replica
+         * no longer holds: peers would reject it. Count it here only; a
+         * peer's message will bring the QC back. */
+        trace(core, 2, "timeout round=%llu held back: its QC is lost",
+              (unsigned long long)round);
+        handle_timeout(core, t);
+        return;
+    }
     if (tc != NULL) {
         t->has_tc = true;
         t->tc = *tc;
@@ -681,7 +720,9 @@ static int on_timeout(struct hs_core *core,
     if (t->has_tc) {
         process_tc(core, &t->tc);
     }
-    if (t->round < current_round(core)) {
+    /* (F5) Aggregate only the current round (after the certificates it
+     * carried moved us): a peer cannot open slots for far-off rounds. */
+    if (t->round != current_round(core)) {
         return SEQ_ESTALE;
     }
     handle_timeout(core, t);
@@ -700,7 +741,12 @@ static int on_vote(struct hs_core *core,
     if (vote->voter != from || vote->round == 0) {
         return SEQ_EBADMSG;
     }
+    /* (F5) A bounded window: the round before ours (its votes make our
+     * QC) up to HS_VOTE_WINDOW ahead (votes overtake a delayed proposal).
+     * With one slot per voter and round (hs_votes.c), a peer can make us
+     * hold at most HS_VOTE_WINDOW + 2 slots. */
     if (vote->round + 1 < current_round(core) ||
+        vote->round > current_round(core) + HS_VOTE_WINDOW ||
         hs_core_leader(core, vote->round + 1) != core->config.self) {
         return SEQ_ESTALE;
     }
@@ -871,44 +917,58 @@ static int on_block_response(struct hs_core *core,
                              hs_node_t from,
                              const struct hs_block_response *resp)
 {
+    struct seq_hash ids[HS_MAX_FETCH_BLOCKS];
     struct hs_tree_node *node, *parent;
-    struct seq_hash prev_id;
     struct hs_block b;
-    bool reached = false;
-    uint32_t inserted = 0;
-    uint32_t i;
+    bool progress = false;
+    uint32_t n = resp->n_blocks, i;
     int rv;
 
-    if (resp->n_blocks == 0 || resp->n_blocks > HS_MAX_FETCH_BLOCKS) {
+    if (n == 0 || n > HS_MAX_FETCH_BLOCKS) {
         return SEQ_EBADMSG;
     }
-    if (!core->fetching && !core->has_pending_qc &&
-        !core->has_pending_proposal) {
-        return SEQ_ESTALE; /* Nothing asked for: not worth verifying. */
+    /* (F1) Only the answer to our outstanding request counts: an unasked
+     * peer cannot push blocks in, nor move the fetch cursor. */
+    if (!core->fetching || from != core->fetch_peer) {
+        return SEQ_ESTALE;
     }
-    /* Parents first: the array is in descending height order. */
-    for (i = resp->n_blocks; i-- > 0;) {
+    /* Check all of it before anything changes: shape, ids, payloads, every
+     * justify QC, and the parent links (descending heights). */
+    for (i = 0; i < n; i++) {
         b = resp->blocks[i];
         rv = check_fetched(core, &b);
         if (rv != 0) {
             return rv;
         }
-        if (i + 1 < resp->n_blocks && !seq_hash_eq(&b.parent_id, &prev_id)) {
+        ids[i] = b.id;
+        if (i > 0 && !seq_hash_eq(&resp->blocks[i - 1].parent_id, &ids[i])) {
             return SEQ_EBADMSG;
         }
-        prev_id = b.id;
-        if (seq_hash_eq(&b.id, &core->fetch_id)) {
-            reached = true;
+    }
+    /* Parents first. (F2) A block goes in only if certified: by the
+     * verified justify of the block above it in this response, or, for the
+     * topmost, by being the target whose QC (or proposal) we hold. */
+    for (i = n; i-- > 0;) {
+        if (i == 0 && !seq_hash_eq(&ids[0], &core->fetch_id)) {
+            break;
         }
-        if (hs_tree_find(&core->tree, &b.id) != NULL) {
+        b = resp->blocks[i];
+        b.id = ids[i];
+        if (hs_tree_find(&core->tree, &b.id) != NULL ||
+            b.height <= committed_height(core)) {
+            /* Already held: still progress along the chain (F3). */
+            if (b.height > core->fetch_known) {
+                core->fetch_known = b.height;
+                progress = true;
+            }
             continue;
         }
         parent = hs_tree_find(&core->tree, &b.parent_id);
         if (parent == NULL) {
-            if (b.height <= committed_height(core)) {
-                continue; /* Below our root: we have it committed. */
-            }
-            return SEQ_EBADMSG; /* Does not connect to what we hold. */
+            /* Not the chain we hold: a fork, or a lie. Forget the cursor;
+             * the deadline retries with another peer. */
+            core->fetch_known = 0;
+            return SEQ_EBADMSG;
         }
         b.justify.height = parent->block.height;
         rv = hs_tree_insert(&core->tree, &b, &node);
@@ -916,20 +976,16 @@ static int on_block_response(struct hs_core *core,
             return rv == SEQ_EINVAL ? SEQ_EBADMSG : rv;
         }
         core->io->persist_block(core->io, &node->block);
-        inserted++;
-        if (b.height > core->fetch_known) {
-            core->fetch_known = b.height;
-        }
+        core->fetch_known = b.height;
+        progress = true;
         /* Its justify certifies its parent: may commit (S4). */
         process_qc(core, &node->block.justify, from);
     }
-    if (reached || hs_tree_find(&core->tree, &core->fetch_id) != NULL) {
+    if (hs_tree_find(&core->tree, &core->fetch_id) != NULL) {
         core->fetching = false;
-    } else if (inserted > 0) {
-        core->fetch_peer = from;
+    } else if (progress) {
         send_fetch(core); /* The rest of the chain, from the same peer. */
     }
-    /* Otherwise the deadline retries with another peer. */
     retry_pending(core, from);
     return SEQ_OK;
 }
@@ -941,6 +997,13 @@ static int on_block_response(struct hs_core *core,
  * then re-arm the timer. */
 static void finish(struct hs_core *core)
 {
+    /* (F4) A stashed proposal is only worth keeping for the current round:
+     * an old one would keep a fetch alive forever. */
+    if (core->has_pending_proposal &&
+        core->pending.block.round < current_round(core)) {
+        hs_block_free(&core->pending.block);
+        core->has_pending_proposal = false;
+    }
     if (core->fetching && !core->has_pending_qc &&
         !core->has_pending_proposal) {
         core->fetching = false;
@@ -1176,7 +1239,10 @@ int hs_core_on_tick(struct hs_core *core, uint64_t now_ms)
 {
     core->now_ms = now_ms;
     if (core->fetching && now_ms >= core->fetch_deadline_ms) {
+        /* (F1) No answer in time: another peer, from our own committed
+         * height, so that nothing one peer said steers the retry. */
         core->fetch_peer = random_peer(core);
+        core->fetch_known = 0;
         send_fetch(core);
     }
     if (now_ms >= core->pm.deadline_ms) {

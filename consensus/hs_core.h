@@ -56,6 +56,7 @@ struct hs_core_stats {
     uint64_t msgs_stale;  /* Older round or epoch. */
     uint64_t msgs_unsafe; /* The safety rules refused to sign. */
     uint64_t fetches_sent;
+    uint64_t equivocations; /* Second proposals of one round, refused. */
     uint64_t local_timeouts;
 };
 

@@ -14,6 +14,9 @@
  *      is at least one_chain_round, and r follows that QC or the attached TC.
  * (R4) Asked again for the same round, return the identical signed message
  *      (re-sending is harmless; signing anew could equivocate).
+ * (R5) Propose only in a round above last_voted_round (Aptos
+ *      guarded_sign_proposal): a leader votes for its own block in the
+ *      same turn, so after a restart it cannot sign a second one.
  *
  * An epoch other than the verifier's is refused: epoch changes come with
  * reconfiguration, which resets this state explicitly. */
@@ -201,6 +204,12 @@ int hs_safety_propose(struct hs_safety_rules *rules,
     assert(block->author == rules->self);
     if (block->epoch != rules->state.epoch) {
         return SEQ_ESTALE;
+    }
+    /* (R5) Never propose in a round already voted or timed out in: after a
+     * restart, the block proposed before the crash (and voted for, so
+     * last_voted_round covers it) must not get a sibling. */
+    if (block->round <= rules->state.last_voted_round) {
+        return SEQ_EUNSAFE;
     }
     hs_proposal_digest(&rules->verifier->chain_id, block->epoch, block->round,
                        &block->id, &digest);

@@ -73,10 +73,16 @@ int hs_votes_add_vote(struct hs_votes *votes,
 
     for (i = 0; i < votes->n_votes; i++) {
         struct hs_vote_slot *s = &votes->votes[i];
-        if (s->round == vote->round && s->epoch == vote->epoch &&
-            seq_hash_eq(&s->block_id, &vote->block_id)) {
+        if (s->round != vote->round || s->epoch != vote->epoch) {
+            continue;
+        }
+        /* One vote per voter and round, whatever the block: a second one
+         * is equivocation and may not open slots without bound. */
+        if ((s->signers & bit) != 0) {
+            return SEQ_EEXIST;
+        }
+        if (seq_hash_eq(&s->block_id, &vote->block_id)) {
             slot = s;
-            break;
         }
     }
     if (slot == NULL) {

@@ -27,7 +27,7 @@ void hs_votes_close(struct hs_votes *votes);
 
 /* Add a verified vote. Returns 1 and fills @qc when this vote completes a
  * quorum (only once per slot), 0 when counted, SEQ_EEXIST when the voter
- * was already counted for this block, SEQ_ENOMEM. */
+ * already voted in this round (for any block: equivocation), SEQ_ENOMEM. */
 int hs_votes_add_vote(struct hs_votes *votes,
                       const struct hs_vote *vote,
                       struct hs_qc *qc);

@@ -491,13 +491,18 @@ static Seq__Consensus__BlockResponse *response_to_pb(
     return pb;
 }
 
-/* Fill @frame's oneof from @msg, whose type msg_ok() has accepted. */
-static int frame_from_msg(struct arena *a,
-                          const struct hs_msg *msg,
-                          Seq__Consensus__Frame *frame)
+/* The frame for @msg, whose type msg_ok() has accepted. */
+static Seq__Consensus__Frame *msg_to_pb(struct arena *a,
+                                        const struct hs_msg *msg)
 {
+    Seq__Consensus__Frame *frame = arena_alloc(a, sizeof *frame);
     void *body = NULL;
 
+    if (frame == NULL) {
+        return NULL;
+    }
+    seq__consensus__frame__init(frame);
+    frame->version = WIRE_VERSION;
     switch (msg->type) {
     case HS_MSG_PROPOSAL:
         body = frame->proposal = proposal_to_pb(a, &msg->u.proposal);
@@ -520,7 +525,42 @@ static int frame_from_msg(struct arena *a,
         frame->msg_case = SEQ__CONSENSUS__FRAME__MSG_BLOCK_RESPONSE;
         break;
     }
-    return body != NULL ? SEQ_OK : SEQ_ENOMEM;
+    return body != NULL ? frame : NULL;
+}
+
+static Seq__Consensus__SafetyState *safety_to_pb(struct arena *a,
+                                                 const struct hs_safety *s)
+{
+    Seq__Consensus__SafetyState *pb = arena_alloc(a, sizeof *pb);
+    Seq__Consensus__LastTimeout *last_timeout;
+
+    if (pb == NULL) {
+        return NULL;
+    }
+    seq__consensus__safety_state__init(pb);
+    pb->epoch = s->epoch;
+    pb->last_voted_round = s->last_voted_round;
+    pb->preferred_round = s->preferred_round;
+    pb->one_chain_round = s->one_chain_round;
+    pb->highest_timeout_round = s->highest_timeout_round;
+    if (s->has_last_vote) {
+        pb->last_vote = vote_to_pb(a, &s->last_vote);
+        if (pb->last_vote == NULL) {
+            return NULL;
+        }
+    }
+    if (s->has_last_timeout) {
+        last_timeout = arena_alloc(a, sizeof *last_timeout);
+        if (last_timeout == NULL) {
+            return NULL;
+        }
+        seq__consensus__last_timeout__init(last_timeout);
+        last_timeout->round = s->last_timeout_round;
+        last_timeout->high_qc_round = s->last_timeout_hqc_round;
+        last_timeout->sig = bytes_ref(s->last_timeout_sig.bytes, HS_SIG_LEN);
+        pb->last_timeout = last_timeout;
+    }
+    return pb;
 }
 
 /* Pack @m into one exactly sized buffer: *out owned, seq_free(). */
@@ -544,104 +584,6 @@ static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
     *out_len = written;
     return SEQ_OK;
 }
-
-int wire_encode_msg(const struct hs_msg *msg, uint8_t **out, size_t *out_len)
-{
-    Seq__Consensus__Frame frame = SEQ__CONSENSUS__FRAME__INIT;
-    struct arena scratch;
-    int rv;
-
-    assert(msg != NULL && out != NULL && out_len != NULL);
-
-    if (!msg_ok(msg)) {
-        return SEQ_EINVAL;
-    }
-    arena_init(&scratch, SIZE_MAX);
-    frame.version = WIRE_VERSION;
-    rv = frame_from_msg(&scratch, msg, &frame);
-    if (rv == SEQ_OK) {
-        rv = pack(&frame.base, out, out_len);
-    }
-    arena_close(&scratch);
-    return rv;
-}
-
-int wire_encode_block(const struct hs_block *b, uint8_t **out, size_t *out_len)
-{
-    struct arena scratch;
-    Seq__Consensus__Block *pb;
-    int rv;
-
-    assert(b != NULL && out != NULL && out_len != NULL);
-
-    if (!block_ok(b)) {
-        return SEQ_EINVAL;
-    }
-    arena_init(&scratch, SIZE_MAX);
-    pb = block_to_pb(&scratch, b);
-    rv = pb != NULL ? pack(&pb->base, out, out_len) : SEQ_ENOMEM;
-    arena_close(&scratch);
-    return rv;
-}
-
-int wire_encode_qc(const struct hs_qc *qc, uint8_t **out, size_t *out_len)
-{
-    struct arena scratch;
-    Seq__Consensus__QC *pb;
-    int rv;
-
-    assert(qc != NULL && out != NULL && out_len != NULL);
-
-    if (!qc_ok(qc)) {
-        return SEQ_EINVAL;
-    }
-    arena_init(&scratch, SIZE_MAX);
-    pb = qc_to_pb(&scratch, qc);
-    rv = pb != NULL ? pack(&pb->base, out, out_len) : SEQ_ENOMEM;
-    arena_close(&scratch);
-    return rv;
-}
-
-int wire_encode_safety(const struct hs_safety *s,
-                       uint8_t **out,
-                       size_t *out_len)
-{
-    Seq__Consensus__SafetyState pb = SEQ__CONSENSUS__SAFETY_STATE__INIT;
-    Seq__Consensus__LastTimeout last_timeout =
-        SEQ__CONSENSUS__LAST_TIMEOUT__INIT;
-    struct arena scratch;
-    int rv = SEQ_OK;
-
-    assert(s != NULL && out != NULL && out_len != NULL);
-
-    if (!safety_ok(s)) {
-        return SEQ_EINVAL;
-    }
-    arena_init(&scratch, SIZE_MAX);
-    pb.epoch = s->epoch;
-    pb.last_voted_round = s->last_voted_round;
-    pb.preferred_round = s->preferred_round;
-    pb.one_chain_round = s->one_chain_round;
-    pb.highest_timeout_round = s->highest_timeout_round;
-    if (s->has_last_vote) {
-        pb.last_vote = vote_to_pb(&scratch, &s->last_vote);
-        if (pb.last_vote == NULL) {
-            rv = SEQ_ENOMEM;
-        }
-    }
-    if (s->has_last_timeout) {
-        last_timeout.round = s->last_timeout_round;
-        last_timeout.high_qc_round = s->last_timeout_hqc_round;
-        last_timeout.sig = bytes_ref(s->last_timeout_sig.bytes, HS_SIG_LEN);
-        pb.last_timeout = &last_timeout;
-    }
-    if (rv == SEQ_OK) {
-        rv = pack(&pb.base, out, out_len);
-    }
-    arena_close(&scratch);
-    return rv;
-}
-
 /* ------------------------------------------------------------------------
  * Decoding: protobuf-c struct -> core struct, checking shape (W1). Each
  * returns 0, SEQ_EBADMSG or SEQ_ENOMEM; on failure the output may hold
@@ -884,98 +826,6 @@ static int msg_from_frame(const Seq__Consensus__Frame *frame,
     }
 }
 
-int wire_decode_msg(const uint8_t *buf, size_t len, struct hs_msg *out)
-{
-    ProtobufCMessage *m;
-    struct arena arena;
-    int rv;
-
-    assert(out != NULL);
-
-    memset(out, 0, sizeof *out);
-    rv = unpack(&seq__consensus__frame__descriptor, buf, len, &arena, &m);
-    if (rv != SEQ_OK) {
-        goto err;
-    }
-    rv = msg_from_frame((Seq__Consensus__Frame *)m, out);
-    if (rv == SEQ_OK && !msg_ok(out)) {
-        rv = SEQ_EBADMSG;
-    }
-    if (rv != SEQ_OK) {
-        goto err_after_unpack;
-    }
-    arena_close(&arena);
-    return SEQ_OK;
-
-err_after_unpack:
-    arena_close(&arena);
-    if (out->type != 0) {
-        hs_msg_free(out);
-    }
-err:
-    memset(out, 0, sizeof *out);
-    return rv;
-}
-
-int wire_decode_block(const uint8_t *buf, size_t len, struct hs_block *out)
-{
-    ProtobufCMessage *m;
-    struct arena arena;
-    int rv;
-
-    assert(out != NULL);
-
-    memset(out, 0, sizeof *out);
-    rv = unpack(&seq__consensus__block__descriptor, buf, len, &arena, &m);
-    if (rv != SEQ_OK) {
-        goto err;
-    }
-    rv = block_from_pb((Seq__Consensus__Block *)m, out);
-    if (rv == SEQ_OK && !block_ok(out)) {
-        rv = SEQ_EBADMSG;
-    }
-    if (rv != SEQ_OK) {
-        goto err_after_unpack;
-    }
-    arena_close(&arena);
-    return SEQ_OK;
-
-err_after_unpack:
-    arena_close(&arena);
-    hs_block_free(out);
-err:
-    memset(out, 0, sizeof *out);
-    return rv;
-}
-
-int wire_decode_qc(const uint8_t *buf, size_t len, struct hs_qc *out)
-{
-    ProtobufCMessage *m;
-    struct arena arena;
-    int rv;
-
-    assert(out != NULL);
-
-    memset(out, 0, sizeof *out);
-    rv = unpack(&seq__consensus__qc__descriptor, buf, len, &arena, &m);
-    if (rv != SEQ_OK) {
-        goto err;
-    }
-    rv = qc_from_pb((Seq__Consensus__QC *)m, out);
-    if (rv == SEQ_OK && !qc_ok(out)) {
-        rv = SEQ_EBADMSG;
-    }
-    arena_close(&arena);
-    if (rv != SEQ_OK) {
-        goto err;
-    }
-    return SEQ_OK;
-
-err:
-    memset(out, 0, sizeof *out);
-    return rv;
-}
-
 static int safety_from_pb(const Seq__Consensus__SafetyState *pb,
                           struct hs_safety *out)
 {
@@ -999,7 +849,61 @@ static int safety_from_pb(const Seq__Consensus__SafetyState *pb,
     return rv;
 }
 
-int wire_decode_safety(const uint8_t *buf, size_t len, struct hs_safety *out)
+/* ------------------------------------------------------------------------
+ * The public calls. The four top-level types (a frame's message, and the
+ * block, QC and safety values) differ only in the functions above, so one
+ * encode() and one decode() apply the bounds (W2), the decode budget (W3)
+ * and the cleanup on failure (W4) to all of them, each type described by a
+ * struct codec. A codec sees the core struct as void *: each type has
+ * small adapters that restore the types, because calling a function
+ * through a pointer to another function type is undefined behaviour.
+ * ------------------------------------------------------------------------ */
+
+struct codec {
+    const ProtobufCMessageDescriptor *desc; /* What decode() unpacks. */
+    bool (*ok)(const void *v);              /* In bounds (W2)? */
+    /* The protobuf-c form of @v, built in @a; NULL when out of memory. A
+     * protobuf-c message starts with its ProtobufCMessage, so a cast of
+     * the typed pointer gives it. */
+    ProtobufCMessage *(*to_pb)(struct arena *a, const void *v);
+    /* Fill the zeroed @v from @m: 0, SEQ_EBADMSG or SEQ_ENOMEM. */
+    int (*from_pb)(const ProtobufCMessage *m, void *v);
+    /* Free what a failed from_pb() left in @v; NULL if @v owns nothing. */
+    void (*release)(void *v);
+};
+
+/* Refuse @in if out of bounds, else build its protobuf-c form in a scratch
+ * arena and pack it. *out and *out_len are set only on success (W4). */
+static int encode(const struct codec *c,
+                  const void *in,
+                  uint8_t **out,
+                  size_t *out_len)
+{
+    struct arena scratch;
+    ProtobufCMessage *pb;
+    int rv;
+
+    assert(in != NULL && out != NULL && out_len != NULL);
+
+    if (!c->ok(in)) {
+        return SEQ_EINVAL;
+    }
+    arena_init(&scratch, SIZE_MAX);
+    pb = c->to_pb(&scratch, in);
+    rv = pb != NULL ? pack(pb, out, out_len) : SEQ_ENOMEM;
+    arena_close(&scratch);
+    return rv;
+}
+
+/* Unpack @len bytes at @buf, convert them into @out (a core struct of
+ * @out_size bytes), check the result against the bounds, and throw the
+ * arena away. On failure, free what the conversion built and leave @out
+ * zeroed (W4). */
+static int decode(const struct codec *c,
+                  const uint8_t *buf,
+                  size_t len,
+                  void *out,
+                  size_t out_size)
 {
     ProtobufCMessage *m;
     struct arena arena;
@@ -1007,23 +911,175 @@ int wire_decode_safety(const uint8_t *buf, size_t len, struct hs_safety *out)
 
     assert(out != NULL);
 
-    memset(out, 0, sizeof *out);
-    rv =
-        unpack(&seq__consensus__safety_state__descriptor, buf, len, &arena, &m);
+    memset(out, 0, out_size);
+    rv = unpack(c->desc, buf, len, &arena, &m);
     if (rv != SEQ_OK) {
         goto err;
     }
-    rv = safety_from_pb((Seq__Consensus__SafetyState *)m, out);
-    if (rv == SEQ_OK && !safety_ok(out)) {
+    rv = c->from_pb(m, out);
+    if (rv == SEQ_OK && !c->ok(out)) {
         rv = SEQ_EBADMSG;
     }
     arena_close(&arena);
     if (rv != SEQ_OK) {
-        goto err;
+        goto err_after_from_pb;
     }
     return SEQ_OK;
 
+err_after_from_pb:
+    if (c->release != NULL) {
+        c->release(out);
+    }
 err:
-    memset(out, 0, sizeof *out);
+    memset(out, 0, out_size);
     return rv;
+}
+
+static bool msg_codec_ok(const void *v)
+{
+    return msg_ok(v);
+}
+
+static ProtobufCMessage *msg_codec_to_pb(struct arena *a, const void *v)
+{
+    return (ProtobufCMessage *)msg_to_pb(a, v);
+}
+
+static int msg_codec_from_pb(const ProtobufCMessage *m, void *v)
+{
+    return msg_from_frame((const Seq__Consensus__Frame *)m, v);
+}
+
+/* msg_from_frame() sets the type before it allocates anything. */
+static void msg_codec_release(void *v)
+{
+    struct hs_msg *msg = v;
+
+    if (msg->type != 0) {
+        hs_msg_free(msg);
+    }
+}
+
+static const struct codec msg_codec = {
+    .desc = &seq__consensus__frame__descriptor,
+    .ok = msg_codec_ok,
+    .to_pb = msg_codec_to_pb,
+    .from_pb = msg_codec_from_pb,
+    .release = msg_codec_release,
+};
+
+int wire_encode_msg(const struct hs_msg *msg, uint8_t **out, size_t *out_len)
+{
+    return encode(&msg_codec, msg, out, out_len);
+}
+
+int wire_decode_msg(const uint8_t *buf, size_t len, struct hs_msg *out)
+{
+    return decode(&msg_codec, buf, len, out, sizeof *out);
+}
+
+static bool block_codec_ok(const void *v)
+{
+    return block_ok(v);
+}
+
+static ProtobufCMessage *block_codec_to_pb(struct arena *a, const void *v)
+{
+    return (ProtobufCMessage *)block_to_pb(a, v);
+}
+
+static int block_codec_from_pb(const ProtobufCMessage *m, void *v)
+{
+    return block_from_pb((const Seq__Consensus__Block *)m, v);
+}
+
+static void block_codec_release(void *v)
+{
+    hs_block_free(v);
+}
+
+static const struct codec block_codec = {
+    .desc = &seq__consensus__block__descriptor,
+    .ok = block_codec_ok,
+    .to_pb = block_codec_to_pb,
+    .from_pb = block_codec_from_pb,
+    .release = block_codec_release,
+};
+
+int wire_encode_block(const struct hs_block *b, uint8_t **out, size_t *out_len)
+{
+    return encode(&block_codec, b, out, out_len);
+}
+
+int wire_decode_block(const uint8_t *buf, size_t len, struct hs_block *out)
+{
+    return decode(&block_codec, buf, len, out, sizeof *out);
+}
+
+static bool qc_codec_ok(const void *v)
+{
+    return qc_ok(v);
+}
+
+static ProtobufCMessage *qc_codec_to_pb(struct arena *a, const void *v)
+{
+    return (ProtobufCMessage *)qc_to_pb(a, v);
+}
+
+static int qc_codec_from_pb(const ProtobufCMessage *m, void *v)
+{
+    return qc_from_pb((const Seq__Consensus__QC *)m, v);
+}
+
+static const struct codec qc_codec = {
+    .desc = &seq__consensus__qc__descriptor,
+    .ok = qc_codec_ok,
+    .to_pb = qc_codec_to_pb,
+    .from_pb = qc_codec_from_pb,
+    .release = NULL, /* An hs_qc owns nothing. */
+};
+
+int wire_encode_qc(const struct hs_qc *qc, uint8_t **out, size_t *out_len)
+{
+    return encode(&qc_codec, qc, out, out_len);
+}
+
+int wire_decode_qc(const uint8_t *buf, size_t len, struct hs_qc *out)
+{
+    return decode(&qc_codec, buf, len, out, sizeof *out);
+}
+
+static bool safety_codec_ok(const void *v)
+{
+    return safety_ok(v);
+}
+
+static ProtobufCMessage *safety_codec_to_pb(struct arena *a, const void *v)
+{
+    return (ProtobufCMessage *)safety_to_pb(a, v);
+}
+
+static int safety_codec_from_pb(const ProtobufCMessage *m, void *v)
+{
+    return safety_from_pb((const Seq__Consensus__SafetyState *)m, v);
+}
+
+static const struct codec safety_codec = {
+    .desc = &seq__consensus__safety_state__descriptor,
+    .ok = safety_codec_ok,
+    .to_pb = safety_codec_to_pb,
+    .from_pb = safety_codec_from_pb,
+    .release = NULL, /* An hs_safety owns nothing. */
+};
+
+int wire_encode_safety(const struct hs_safety *s,
+                       uint8_t **out,
+                       size_t *out_len)
+{
+    return encode(&safety_codec, s, out, out_len);
+}
+
+int wire_decode_safety(const uint8_t *buf, size_t len, struct hs_safety *out)
+{
+    return decode(&safety_codec, buf, len, out, sizeof *out);
 }

@@ -10,7 +10,7 @@
  * covers the signed round.
  *
  *   genesis - a1 - b1 - a2' - a3 - a4 - a5 - a6 - a7 - a8
- *               |\- b2 (needs TC(2)) - f7    \- a4x (same round as a4)
+ *               |\- b2 (needs TC(2)) - f8    \- a4x (same round as a4)
  *                \- a2 (refused: TC(3) holds a QC above a2's justify)
  */
 
@@ -235,7 +235,7 @@ struct row {
     int commits[4]; /* Block indices, NONE-terminated. */
 };
 
-enum { A1, B1, B2, A2, A2P, A3, A4, A4X, C5, F7, A5, A6, A7, A8, N_BLOCKS };
+enum { A1, B1, B2, A2, A2P, A3, A4, A4X, C6, F8, A5, A6, A7, A8, N_BLOCKS };
 
 TEST(safety_table, fork_tree_votes_and_commits)
 {
@@ -255,7 +255,7 @@ TEST(safety_table, fork_tree_votes_and_commits)
           SEQ_EUNSAFE,
           false,
           { NONE } },
-        { "a2' with TC(3) it covers; QC(b1) commits a1",
+        { "a2' with TC(4) it covers; QC(b1) commits a1",
           A2P,
           2,
           0,
@@ -269,27 +269,27 @@ TEST(safety_table, fork_tree_votes_and_commits)
           true,
           { B1, A2P, NONE } },
         { "a4 again: the same vote", A4, NONE, 0, true, { NONE } },
-        { "a4x, another block in round 6",
+        { "a4x, a second block for round 7: equivocation",
           A4X,
           NONE,
-          SEQ_EUNSAFE,
+          SEQ_EBADMSG,
           false,
           { NONE } },
-        { "c5 in an old round", C5, NONE, SEQ_ESTALE, false, { NONE } },
-        { "f7 extends pruned b2 under a TC",
-          F7,
+        { "c6 in an old round", C6, NONE, SEQ_ESTALE, false, { NONE } },
+        { "f8 extends pruned b2 under a TC",
+          F8,
           3,
           SEQ_EAGAIN,
           false,
           { NONE } },
         { "a5 extends a4: commit a3", A5, NONE, 0, true, { A3, NONE } },
-        { "a6 after TC(8) with QC(a5): commit a4",
+        { "a6 after TC(9) with QC(a5): commit a4",
           A6,
           4,
           0,
           true,
           { A4, NONE } },
-        { "a7 extends a6 (rounds 7, 9): no commit",
+        { "a7 extends a6 (rounds 8, 10): no commit",
           A7,
           NONE,
           0,
@@ -298,10 +298,10 @@ TEST(safety_table, fork_tree_votes_and_commits)
         { "a8 extends a7: commit a5, a6", A8, NONE, 0, true, { A5, A6, NONE } },
     };
     static const hs_round_t hqc_tc2[3] = { 1, 1, 0 };
-    static const hs_round_t hqc_tc3_high[3] = { 2, 1, 1 };
-    static const hs_round_t hqc_tc3_ok[3] = { 2, 2, 1 };
-    static const hs_round_t hqc_tc6_fork[3] = { 3, 3, 3 };
-    static const hs_round_t hqc_tc8[3] = { 7, 7, 6 };
+    static const hs_round_t hqc_tc3[3] = { 2, 1, 1 };
+    static const hs_round_t hqc_tc4[3] = { 2, 2, 1 };
+    static const hs_round_t hqc_tc7_fork[3] = { 3, 3, 3 };
+    static const hs_round_t hqc_tc9[3] = { 8, 8, 7 };
     static struct world w;
     struct hs_block blocks[N_BLOCKS];
     struct hs_qc qcs[N_BLOCKS];
@@ -325,22 +325,22 @@ TEST(safety_table, fork_tree_votes_and_commits)
     BLOCK(B1, &blocks[A1], &qcs[A1], 2, 2);
     BLOCK(B2, &blocks[A1], &qcs[A1], 3, 3);
     BLOCK(A2, &blocks[A1], &qcs[A1], 4, 4);
-    BLOCK(A2P, &blocks[B1], &qcs[B1], 4, 5);
-    BLOCK(A3, &blocks[A2P], &qcs[A2P], 5, 6);
-    BLOCK(A4, &blocks[A3], &qcs[A3], 6, 7);
-    BLOCK(A4X, &blocks[A3], &qcs[A3], 6, 8);
-    BLOCK(C5, &blocks[A2P], &qcs[A2P], 5, 9);
-    BLOCK(F7, &blocks[B2], &qcs[B2], 7, 10);
-    BLOCK(A5, &blocks[A4], &qcs[A4], 7, 11);
-    BLOCK(A6, &blocks[A5], &qcs[A5], 9, 12);
-    BLOCK(A7, &blocks[A6], &qcs[A6], 10, 13);
-    BLOCK(A8, &blocks[A7], &qcs[A7], 11, 14);
+    BLOCK(A2P, &blocks[B1], &qcs[B1], 5, 5);
+    BLOCK(A3, &blocks[A2P], &qcs[A2P], 6, 6);
+    BLOCK(A4, &blocks[A3], &qcs[A3], 7, 7);
+    BLOCK(A4X, &blocks[A3], &qcs[A3], 7, 8);
+    BLOCK(C6, &blocks[A2P], &qcs[A2P], 6, 9);
+    BLOCK(F8, &blocks[B2], &qcs[B2], 8, 10);
+    BLOCK(A5, &blocks[A4], &qcs[A4], 8, 11);
+    BLOCK(A6, &blocks[A5], &qcs[A5], 10, 12);
+    BLOCK(A7, &blocks[A6], &qcs[A6], 11, 13);
+    BLOCK(A8, &blocks[A7], &qcs[A7], 12, 14);
 #undef BLOCK
     make_tc(&w, 2, hqc_tc2, &tcs[0]);
-    make_tc(&w, 3, hqc_tc3_high, &tcs[1]);
-    make_tc(&w, 3, hqc_tc3_ok, &tcs[2]);
-    make_tc(&w, 6, hqc_tc6_fork, &tcs[3]);
-    make_tc(&w, 8, hqc_tc8, &tcs[4]);
+    make_tc(&w, 3, hqc_tc3, &tcs[1]);
+    make_tc(&w, 4, hqc_tc4, &tcs[2]);
+    make_tc(&w, 7, hqc_tc7_fork, &tcs[3]);
+    make_tc(&w, 9, hqc_tc9, &tcs[4]);
 
     table_io_init(&tio);
     memset(&config, 0, sizeof config);

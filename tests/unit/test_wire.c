@@ -942,72 +942,60 @@ static uint8_t *pb_pack(const ProtobufCMessage *m, size_t *len)
     return buf;
 }
 
-/* Pack @m, decode it as a frame, expect @want; a failure leaves zeros. */
-static void expect_msg(const ProtobufCMessage *m, int want)
-{
-    struct hs_msg out;
-    size_t len;
-    uint8_t *buf = pb_pack(m, &len);
-    int rv;
+/* Any value a decoder fills. Each decoder zeroes only its own member, and
+ * every member starts the union. */
+union decoded {
+    struct hs_msg msg;
+    struct hs_block block;
+    struct hs_qc qc;
+    struct hs_safety safety;
+};
 
-    memset(&out, 0xa5, sizeof out);
-    rv = wire_decode_msg(buf, len, &out);
-    seq_free(buf);
-    ASSERT_ERR(rv, want);
-    if (rv == SEQ_OK) {
-        hs_msg_free(&out);
-    } else {
-        ASSERT_TRUE(is_zero(&out, sizeof out));
+/* Decode @len bytes at @buf with the decoder for @desc (a Frame, Block, QC
+ * or SafetyState) into the matching member of @out; *size is its size. */
+static int decode_as(const ProtobufCMessageDescriptor *desc,
+                     const uint8_t *buf,
+                     size_t len,
+                     union decoded *out,
+                     size_t *size)
+{
+    if (desc == &seq__consensus__frame__descriptor) {
+        *size = sizeof out->msg;
+        return wire_decode_msg(buf, len, &out->msg);
     }
+    if (desc == &seq__consensus__block__descriptor) {
+        *size = sizeof out->block;
+        return wire_decode_block(buf, len, &out->block);
+    }
+    if (desc == &seq__consensus__qc__descriptor) {
+        *size = sizeof out->qc;
+        return wire_decode_qc(buf, len, &out->qc);
+    }
+    ASSERT_TRUE(desc == &seq__consensus__safety_state__descriptor);
+    *size = sizeof out->safety;
+    return wire_decode_safety(buf, len, &out->safety);
 }
 
-static void expect_block(const ProtobufCMessage *m, int want)
+/* Pack @m, decode it as what it is (a frame or a storage value) and expect
+ * @want; a failure leaves zeros. */
+static void expect_decode(const ProtobufCMessage *m, int want)
 {
-    struct hs_block out;
+    union decoded out;
+    size_t size;
     size_t len;
     uint8_t *buf = pb_pack(m, &len);
     int rv;
 
     memset(&out, 0xa5, sizeof out);
-    rv = wire_decode_block(buf, len, &out);
-    seq_free(buf);
-    ASSERT_ERR(rv, want);
-    if (rv == SEQ_OK) {
-        hs_block_free(&out);
-    } else {
-        ASSERT_TRUE(is_zero(&out, sizeof out));
-    }
-}
-
-static void expect_qc(const ProtobufCMessage *m, int want)
-{
-    struct hs_qc out;
-    size_t len;
-    uint8_t *buf = pb_pack(m, &len);
-    int rv;
-
-    memset(&out, 0xa5, sizeof out);
-    rv = wire_decode_qc(buf, len, &out);
+    rv = decode_as(m->descriptor, buf, len, &out, &size);
     seq_free(buf);
     ASSERT_ERR(rv, want);
     if (rv != SEQ_OK) {
-        ASSERT_TRUE(is_zero(&out, sizeof out));
-    }
-}
-
-static void expect_safety(const ProtobufCMessage *m, int want)
-{
-    struct hs_safety out;
-    size_t len;
-    uint8_t *buf = pb_pack(m, &len);
-    int rv;
-
-    memset(&out, 0xa5, sizeof out);
-    rv = wire_decode_safety(buf, len, &out);
-    seq_free(buf);
-    ASSERT_ERR(rv, want);
-    if (rv != SEQ_OK) {
-        ASSERT_TRUE(is_zero(&out, sizeof out));
+        ASSERT_TRUE(is_zero(&out, size));
+    } else if (m->descriptor == &seq__consensus__frame__descriptor) {
+        hs_msg_free(&out.msg);
+    } else if (m->descriptor == &seq__consensus__block__descriptor) {
+        hs_block_free(&out.block);
     }
 }
 
@@ -1057,13 +1045,13 @@ static void wrong_lengths(size_t right, size_t out[4])
 
 /* Encode @msg, bend its frame with @stmt (which may use the test's locals
  * p, the pool, and f, the frame), and expect @want from the decoder. */
-#define EXPECT_BENT(msg, stmt, want)  \
-    do {                              \
-        pool_init(&p);                \
-        f = frame_of(&p, (msg));      \
-        stmt;                         \
-        expect_msg(&f->base, (want)); \
-        pool_close(&p);               \
+#define EXPECT_BENT(msg, stmt, want)     \
+    do {                                 \
+        pool_init(&p);                   \
+        f = frame_of(&p, (msg));         \
+        stmt;                            \
+        expect_decode(&f->base, (want)); \
+        pool_close(&p);                  \
     } while (0)
 
 /* Bytes fields of every message: each must have exactly its length. */
@@ -1126,19 +1114,19 @@ TEST(wire, reject_too_many_signatures)
     f = frame_of(&p, &m);
     pb_qc_resize(&p, f->proposal->block->justify, HS_MAX_VALIDATORS);
     pb_tc_resize(&p, f->proposal->tc, HS_MAX_VALIDATORS);
-    expect_msg(&f->base, SEQ_OK);
+    expect_decode(&f->base, SEQ_OK);
     pb_qc_resize(&p, f->proposal->block->justify, HS_MAX_VALIDATORS + 1);
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     pb_qc_resize(&p, f->proposal->block->justify, 3);
     pb_tc_resize(&p, f->proposal->tc, HS_MAX_VALIDATORS + 1);
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     pool_close(&p);
 
     rand_timeout_msg(&m, 3, false);
     pool_init(&p);
     f = frame_of(&p, &m);
     pb_qc_resize(&p, f->timeout->high_qc, 1000);
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     pool_close(&p);
 }
 
@@ -1157,15 +1145,15 @@ TEST(wire, reject_node_index_out_of_range)
         pool_init(&p);
         f = frame_of(&p, &m);
         f->proposal->block->justify->sigs[1]->signer = bad[i];
-        expect_msg(&f->base, SEQ_EBADMSG);
+        expect_decode(&f->base, SEQ_EBADMSG);
         f->proposal->block->justify->sigs[1]->signer = 0;
         f->proposal->tc->sigs[2]->signer = bad[i];
-        expect_msg(&f->base, SEQ_EBADMSG);
+        expect_decode(&f->base, SEQ_EBADMSG);
         f->proposal->tc->sigs[2]->signer = 0;
         f->proposal->block->author = bad[i];
-        expect_msg(&f->base, SEQ_EBADMSG);
+        expect_decode(&f->base, SEQ_EBADMSG);
         f->proposal->block->author = HS_MAX_VALIDATORS - 1;
-        expect_msg(&f->base, SEQ_OK);
+        expect_decode(&f->base, SEQ_OK);
         pool_close(&p);
 
         rand_vote_msg(&m);
@@ -1175,13 +1163,13 @@ TEST(wire, reject_node_index_out_of_range)
         pool_init(&p);
         f = frame_of(&p, &m);
         f->timeout->author = bad[i];
-        expect_msg(&f->base, SEQ_EBADMSG);
+        expect_decode(&f->base, SEQ_EBADMSG);
         f->timeout->author = 0;
         f->timeout->high_qc->sigs[0]->signer = bad[i];
-        expect_msg(&f->base, SEQ_EBADMSG);
+        expect_decode(&f->base, SEQ_EBADMSG);
         f->timeout->high_qc->sigs[0]->signer = 0;
         f->timeout->tc->sigs[0]->signer = bad[i];
-        expect_msg(&f->base, SEQ_EBADMSG);
+        expect_decode(&f->base, SEQ_EBADMSG);
         pool_close(&p);
     }
 }
@@ -1202,7 +1190,7 @@ TEST(wire, reject_wrong_version_and_unknown_type)
         pool_init(&p);
         f = frame_of(&p, &m);
         f->version = versions[i];
-        expect_msg(&f->base, SEQ_EBADMSG);
+        expect_decode(&f->base, SEQ_EBADMSG);
         pool_close(&p);
     }
 
@@ -1211,19 +1199,19 @@ TEST(wire, reject_wrong_version_and_unknown_type)
     pool_init(&p);
     f = frame_of(&p, &m);
     f->msg_case = SEQ__CONSENSUS__FRAME__MSG__NOT_SET;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     unknown.tag = 7;
     unknown.wire_type = PROTOBUF_C_WIRE_TYPE_VARINT;
     unknown.len = 1;
     unknown.data = &one;
     f->base.n_unknown_fields = 1;
     f->base.unknown_fields = &unknown;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     unknown.tag = 16;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     /* The same unknown field next to a known member is skipped. */
     f->msg_case = SEQ__CONSENSUS__FRAME__MSG_VOTE;
-    expect_msg(&f->base, SEQ_OK);
+    expect_decode(&f->base, SEQ_OK);
     f->base.n_unknown_fields = 0;
     f->base.unknown_fields = NULL;
     pool_close(&p);
@@ -1240,16 +1228,16 @@ TEST(wire, reject_absent_required_submessages)
     pool_init(&p);
     f = frame_of(&p, &m);
     f->proposal->block->justify = NULL;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     f->proposal->block = NULL;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     pool_close(&p);
 
     rand_timeout_msg(&m, 3, true);
     pool_init(&p);
     f = frame_of(&p, &m);
     f->timeout->high_qc = NULL;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     pool_close(&p);
 
     /* An absent TC is fine: it means "no TC". */
@@ -1257,7 +1245,7 @@ TEST(wire, reject_absent_required_submessages)
     pool_init(&p);
     f = frame_of(&p, &m);
     f->timeout->tc = NULL;
-    expect_msg(&f->base, SEQ_OK);
+    expect_decode(&f->base, SEQ_OK);
     pool_close(&p);
 }
 
@@ -1275,20 +1263,20 @@ TEST(wire, reject_fetch_bounds)
     pool_init(&p);
     f = frame_of(&p, &m);
     f->block_request->count = 0;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     f->block_request->count = HS_MAX_FETCH_BLOCKS + 1;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     f->block_request->count = UINT32_MAX;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     f->block_request->count = HS_MAX_FETCH_BLOCKS;
-    expect_msg(&f->base, SEQ_OK);
+    expect_decode(&f->base, SEQ_OK);
     pool_close(&p);
 
     rand_response_msg(&m, blocks, 1, payload_buf, 10, 1);
     pool_init(&p);
     f = frame_of(&p, &m);
     f->block_response->n_blocks = 0; /* An empty response. */
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     many = pool_alloc(&p, (HS_MAX_FETCH_BLOCKS + 1) * sizeof *many);
     ASSERT_TRUE(many != NULL);
     for (i = 0; i <= HS_MAX_FETCH_BLOCKS; i++) {
@@ -1296,16 +1284,16 @@ TEST(wire, reject_fetch_bounds)
     }
     f->block_response->blocks = many;
     f->block_response->n_blocks = HS_MAX_FETCH_BLOCKS;
-    expect_msg(&f->base, SEQ_OK);
+    expect_decode(&f->base, SEQ_OK);
     f->block_response->n_blocks = HS_MAX_FETCH_BLOCKS + 1;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     /* One bad block spoils the response (and what was copied is freed). */
     f->block_response->n_blocks = 3;
     many[2] = pool_alloc(&p, sizeof **many);
     ASSERT_TRUE(many[2] != NULL);
     *many[2] = *many[0];
     many[2]->ns_root = blob(&p, 31);
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     pool_close(&p);
 }
 
@@ -1323,9 +1311,9 @@ TEST(wire, reject_oversized_payload)
     pool_init(&p);
     f = frame_of(&p, &m);
     f->proposal->block->payload = blob(&p, HS_MAX_PAYLOAD + 1);
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     f->proposal->block->payload = blob(&p, HS_MAX_PAYLOAD);
-    expect_msg(&f->base, SEQ_OK);
+    expect_decode(&f->base, SEQ_OK);
     pool_close(&p);
 
     pool_init(&p);
@@ -1333,7 +1321,7 @@ TEST(wire, reject_oversized_payload)
     b = (Seq__Consensus__Block *)pb_unpack(
         &p, &seq__consensus__block__descriptor, buf, len);
     b->payload = blob(&p, HS_MAX_PAYLOAD + 1);
-    expect_block(&b->base, SEQ_EBADMSG);
+    expect_decode(&b->base, SEQ_EBADMSG);
     pool_close(&p);
 }
 
@@ -1380,12 +1368,12 @@ TEST(wire, reject_bad_storage_values)
     ASSERT_OK(wire_encode_block(&block, &buf, &len));
     pb_block = (Seq__Consensus__Block *)pb_unpack(
         &p, &seq__consensus__block__descriptor, buf, len);
-    expect_block(&pb_block->base, SEQ_OK);
+    expect_decode(&pb_block->base, SEQ_OK);
     pb_block->justify->sigs[4]->signer = HS_MAX_VALIDATORS;
-    expect_block(&pb_block->base, SEQ_EBADMSG); /* After the payload copy. */
+    expect_decode(&pb_block->base, SEQ_EBADMSG); /* After the payload copy. */
     pb_block->justify->sigs[4]->signer = 0;
     pb_block->justify = NULL;
-    expect_block(&pb_block->base, SEQ_EBADMSG);
+    expect_decode(&pb_block->base, SEQ_EBADMSG);
     pool_close(&p);
 
     rand_qc(&qc, 3);
@@ -1394,10 +1382,10 @@ TEST(wire, reject_bad_storage_values)
     pb_qc = (Seq__Consensus__QC *)pb_unpack(&p, &seq__consensus__qc__descriptor,
                                             buf, len);
     pb_qc->block_id = blob(&p, 0);
-    expect_qc(&pb_qc->base, SEQ_EBADMSG);
+    expect_decode(&pb_qc->base, SEQ_EBADMSG);
     pb_qc->block_id = blob(&p, SEQ_HASH_LEN);
     pb_qc_resize(&p, pb_qc, HS_MAX_VALIDATORS + 1);
-    expect_qc(&pb_qc->base, SEQ_EBADMSG);
+    expect_decode(&pb_qc->base, SEQ_EBADMSG);
     pool_close(&p);
 
     rand_safety(&s, true, true);
@@ -1406,15 +1394,15 @@ TEST(wire, reject_bad_storage_values)
     pb_s = (Seq__Consensus__SafetyState *)pb_unpack(
         &p, &seq__consensus__safety_state__descriptor, buf, len);
     pb_s->last_vote->voter = HS_MAX_VALIDATORS;
-    expect_safety(&pb_s->base, SEQ_EBADMSG);
+    expect_decode(&pb_s->base, SEQ_EBADMSG);
     pb_s->last_vote->voter = 0;
     pb_s->last_vote->block_id = blob(&p, 33);
-    expect_safety(&pb_s->base, SEQ_EBADMSG);
+    expect_decode(&pb_s->base, SEQ_EBADMSG);
     pb_s->last_vote = NULL;
     pb_s->last_timeout->sig = blob(&p, 63);
-    expect_safety(&pb_s->base, SEQ_EBADMSG);
+    expect_decode(&pb_s->base, SEQ_EBADMSG);
     pb_s->last_timeout = NULL;
-    expect_safety(&pb_s->base, SEQ_OK);
+    expect_decode(&pb_s->base, SEQ_OK);
     pool_close(&p);
 }
 
@@ -1592,9 +1580,9 @@ TEST(wire, unknown_field_flood_rejected)
     }
     f->vote->base.unknown_fields = fields;
     f->vote->base.n_unknown_fields = 3;
-    expect_msg(&f->base, SEQ_OK);
+    expect_decode(&f->base, SEQ_OK);
     f->vote->base.n_unknown_fields = N_FLOOD;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     pool_close(&p);
 }
 
@@ -1619,7 +1607,7 @@ TEST(wire, empty_signature_flood_rejected)
     }
     f->timeout->high_qc->sigs = ptrs;
     f->timeout->high_qc->n_sigs = n;
-    expect_msg(&f->base, SEQ_EBADMSG);
+    expect_decode(&f->base, SEQ_EBADMSG);
     pool_close(&p);
 }
 
@@ -1654,8 +1642,37 @@ TEST(wire, densest_frames_fit_decode_budget)
  * the outputs as promised, and leak nothing (ASan checks).
  * ------------------------------------------------------------------------ */
 
+/* Decode @enc as @desc (see decode_as()) with allocation @n failing, and
+ * with every later one too if @sticky, for n = 1, 2, ... until it succeeds:
+ * each failure must be SEQ_ENOMEM with the output zeroed. Leaves the
+ * decoded value in @got. */
+static void alloc_fail_decode(const ProtobufCMessageDescriptor *desc,
+                              const uint8_t *enc,
+                              size_t enc_len,
+                              int sticky,
+                              union decoded *got)
+{
+    unsigned long n;
+    size_t size;
+    int rv;
+
+    for (n = 1;; n++) {
+        memset(got, 0xa5, sizeof *got);
+        seq_alloc_fail_at(n, sticky);
+        rv = decode_as(desc, enc, enc_len, got, &size);
+        seq_alloc_fail_at(0, 0);
+        if (rv == SEQ_OK) {
+            break;
+        }
+        ASSERT_ERR(rv, SEQ_ENOMEM);
+        ASSERT_TRUE(is_zero(got, size));
+    }
+    ASSERT_GT(n, 1);
+}
+
 static void alloc_fail_msg(const struct hs_msg *msg)
 {
+    union decoded got;
     uint8_t *enc;
     size_t enc_len;
     unsigned long n;
@@ -1683,23 +1700,10 @@ static void alloc_fail_msg(const struct hs_msg *msg)
             ASSERT_EQ(len, 12345);
         }
         ASSERT_GT(n, 1);
-        for (n = 1;; n++) {
-            struct hs_msg got;
-            int rv;
-
-            memset(&got, 0xa5, sizeof got);
-            seq_alloc_fail_at(n, sticky);
-            rv = wire_decode_msg(enc, enc_len, &got);
-            seq_alloc_fail_at(0, 0);
-            if (rv == SEQ_OK) {
-                assert_msg_eq(msg, &got);
-                hs_msg_free(&got);
-                break;
-            }
-            ASSERT_ERR(rv, SEQ_ENOMEM);
-            ASSERT_TRUE(is_zero(&got, sizeof got));
-        }
-        ASSERT_GT(n, 1);
+        alloc_fail_decode(&seq__consensus__frame__descriptor, enc, enc_len,
+                          sticky, &got);
+        assert_msg_eq(msg, &got.msg);
+        hs_msg_free(&got.msg);
     }
     seq_free(enc);
 }
@@ -1728,12 +1732,10 @@ TEST(wire, alloc_failure_msgs)
 
 TEST(wire, alloc_failure_storage)
 {
+    union decoded got;
     struct hs_block block;
-    struct hs_block got_block;
     struct hs_qc qc;
-    struct hs_qc got_qc;
     struct hs_safety s;
-    struct hs_safety got_s;
     uint8_t *enc;
     uint8_t *buf;
     size_t enc_len;
@@ -1756,49 +1758,23 @@ TEST(wire, alloc_failure_storage)
         ASSERT_ERR(rv, SEQ_ENOMEM);
         ASSERT_TRUE(buf == NULL);
     }
-    for (n = 1;; n++) {
-        seq_alloc_fail_at(n, 0);
-        rv = wire_decode_block(enc, enc_len, &got_block);
-        seq_alloc_fail_at(0, 0);
-        if (rv == SEQ_OK) {
-            assert_block_eq(&block, &got_block);
-            hs_block_free(&got_block);
-            break;
-        }
-        ASSERT_ERR(rv, SEQ_ENOMEM);
-        ASSERT_TRUE(is_zero(&got_block, sizeof got_block));
-    }
-    ASSERT_GT(n, 1);
+    alloc_fail_decode(&seq__consensus__block__descriptor, enc, enc_len, 0,
+                      &got);
+    assert_block_eq(&block, &got.block);
+    hs_block_free(&got.block);
     seq_free(enc);
 
     rand_qc(&qc, HS_MAX_VALIDATORS);
     ASSERT_OK(wire_encode_qc(&qc, &enc, &enc_len));
-    for (n = 1;; n++) {
-        seq_alloc_fail_at(n, 0);
-        rv = wire_decode_qc(enc, enc_len, &got_qc);
-        seq_alloc_fail_at(0, 0);
-        if (rv == SEQ_OK) {
-            assert_qc_eq(&qc, &got_qc);
-            break;
-        }
-        ASSERT_ERR(rv, SEQ_ENOMEM);
-    }
-    ASSERT_GT(n, 1);
+    alloc_fail_decode(&seq__consensus__qc__descriptor, enc, enc_len, 0, &got);
+    assert_qc_eq(&qc, &got.qc);
     seq_free(enc);
 
     rand_safety(&s, true, true);
     ASSERT_OK(wire_encode_safety(&s, &enc, &enc_len));
-    for (n = 1;; n++) {
-        seq_alloc_fail_at(n, 0);
-        rv = wire_decode_safety(enc, enc_len, &got_s);
-        seq_alloc_fail_at(0, 0);
-        if (rv == SEQ_OK) {
-            assert_safety_eq(&s, &got_s);
-            break;
-        }
-        ASSERT_ERR(rv, SEQ_ENOMEM);
-    }
-    ASSERT_GT(n, 1);
+    alloc_fail_decode(&seq__consensus__safety_state__descriptor, enc, enc_len,
+                      0, &got);
+    assert_safety_eq(&s, &got.safety);
     seq_free(enc);
 }
 
