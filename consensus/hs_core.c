@@ -57,7 +57,7 @@
 #include "seq_err.h"
 #include "seq_rng.h"
 
-#define HS_TRACE_LEN 192
+#define HS_TRACE_LEN   192
 #define HS_VOTE_WINDOW 8
 
 struct hs_core {
@@ -95,6 +95,11 @@ struct hs_core {
     struct seq_hash fetch_id;
     hs_node_t fetch_peer;
     hs_height_t fetch_known; /* Highest height inserted by this fetch. */
+    /* (F7) The topmost block of the last response, when it was not the
+     * target: not certified yet, so held here (never persisted) until the
+     * next response's lowest block carries a QC for it. */
+    bool has_held;
+    struct hs_block held;
     uint64_t fetch_deadline_ms;
 
     struct hs_core_stats stats;
@@ -181,6 +186,14 @@ static hs_node_t random_peer(struct hs_core *core)
     return peer;
 }
 
+static void drop_held(struct hs_core *core)
+{
+    if (core->has_held) {
+        hs_block_free(&core->held);
+        core->has_held = false;
+    }
+}
+
 static void send_fetch(struct hs_core *core)
 {
     struct hs_msg msg;
@@ -209,6 +222,7 @@ static void start_fetch(struct hs_core *core,
     core->fetching = true;
     core->fetch_id = *id;
     core->fetch_known = 0;
+    drop_held(core);
     core->fetch_peer = hint;
     if (hint >= core->validators.n || hint == core->config.self) {
         core->fetch_peer = random_peer(core);
@@ -913,6 +927,26 @@ static int check_fetched(struct hs_core *core, struct hs_block *b)
     return SEQ_OK;
 }
 
+/* Insert the held block (F7), now certified, if it still connects. */
+static void insert_held(struct hs_core *core, hs_node_t from)
+{
+    struct hs_tree_node *parent, *node;
+
+    if (hs_tree_find(&core->tree, &core->held.id) != NULL) {
+        return;
+    }
+    parent = hs_tree_find(&core->tree, &core->held.parent_id);
+    if (parent == NULL) {
+        return;
+    }
+    core->held.justify.height = parent->block.height;
+    if (hs_tree_insert(&core->tree, &core->held, &node) != 0) {
+        return;
+    }
+    core->io->persist_block(core->io, &node->block);
+    process_qc(core, &node->block.justify, from);
+}
+
 static int on_block_response(struct hs_core *core,
                              hs_node_t from,
                              const struct hs_block_response *resp)
@@ -945,13 +979,18 @@ static int on_block_response(struct hs_core *core,
             return SEQ_EBADMSG;
         }
     }
+    /* (F7) The held block is certified by this response's lowest block,
+     * whose justify was verified above: it goes in first. */
+    if (core->has_held) {
+        if (seq_hash_eq(&resp->blocks[n - 1].parent_id, &core->held.id)) {
+            insert_held(core, from);
+        }
+        drop_held(core);
+    }
     /* Parents first. (F2) A block goes in only if certified: by the
      * verified justify of the block above it in this response, or, for the
      * topmost, by being the target whose QC (or proposal) we hold. */
     for (i = n; i-- > 0;) {
-        if (i == 0 && !seq_hash_eq(&ids[0], &core->fetch_id)) {
-            break;
-        }
         b = resp->blocks[i];
         b.id = ids[i];
         if (hs_tree_find(&core->tree, &b.id) != NULL ||
@@ -970,6 +1009,15 @@ static int on_block_response(struct hs_core *core,
             core->fetch_known = 0;
             return SEQ_EBADMSG;
         }
+        if (i == 0 && !seq_hash_eq(&ids[0], &core->fetch_id)) {
+            /* (F7) Uncertified as yet: hold it for the next response. */
+            if (hs_block_copy(&core->held, &b) == 0) {
+                core->has_held = true;
+                core->fetch_known = b.height;
+                progress = true;
+            }
+            break;
+        }
         b.justify.height = parent->block.height;
         rv = hs_tree_insert(&core->tree, &b, &node);
         if (rv != 0) {
@@ -983,6 +1031,7 @@ static int on_block_response(struct hs_core *core,
     }
     if (hs_tree_find(&core->tree, &core->fetch_id) != NULL) {
         core->fetching = false;
+        drop_held(core);
     } else if (progress) {
         send_fetch(core); /* The rest of the chain, from the same peer. */
     }
@@ -1007,6 +1056,7 @@ static void finish(struct hs_core *core)
     if (core->fetching && !core->has_pending_qc &&
         !core->has_pending_proposal) {
         core->fetching = false;
+        drop_held(core);
     }
     /* A fetch that ended (its target arrived, or it was superseded) while a
      * higher QC's block is still missing: go after that block. */
@@ -1166,6 +1216,7 @@ void hs_core_free(struct hs_core *core)
     if (core->has_pending_proposal) {
         hs_block_free(&core->pending.block);
     }
+    drop_held(core);
     hs_votes_close(&core->votes);
     hs_tree_close(&core->tree);
     seq_free(core->schedule);
@@ -1243,6 +1294,7 @@ int hs_core_on_tick(struct hs_core *core, uint64_t now_ms)
          * height, so that nothing one peer said steers the retry. */
         core->fetch_peer = random_peer(core);
         core->fetch_known = 0;
+        drop_held(core);
         send_fetch(core);
     }
     if (now_ms >= core->pm.deadline_ms) {
