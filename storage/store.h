@@ -6,8 +6,17 @@
  * it against each):
  * - put_* stage a write; reads see staged writes at once.
  * - sync() makes everything staged durable, atomically: after a crash, the
- *   store holds exactly what the last successful sync() covered.
+ *   store holds what the last successful sync() covered, or, if a later
+ *   sync() failed, possibly all of that failed batch too; never a part of
+ *   a batch.
  * - A failed sync() leaves the store unusable; the caller must stop.
+ * - close() is not a sync: whatever is staged is discarded.
+ * - get_* may also fail with SEQ_ECORRUPT (a stored value does not
+ *   decode), SEQ_EIO or SEQ_ENOMEM, with errmsg set; SEQ_ENOTFOUND leaves
+ *   errmsg alone.
+ * - The store trusts a block's id as given: it cannot recompute it (it
+ *   has no chain id). Callers verify before they store.
+ * - One thread at a time per store.
  * - get_* of an absent key return SEQ_ENOTFOUND; on any error *out is
  *   left untouched.
  * - The committed height is the highest height ever put_commit'ed.

@@ -9,9 +9,13 @@
  * failed sync() leaves the store unusable, and a put that runs out of
  * memory fails cleanly with SEQ_ENOMEM, whichever allocation it was. */
 
+#define _XOPEN_SOURCE 700 /* mkdtemp, nftw. */
+
+#include <ftw.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -21,6 +25,7 @@
 #include "seq_rng.h"
 #include "store.h"
 #include "store_mem.h"
+#include "store_rocks.h"
 
 /* ---- Factories. ---- */
 
@@ -72,6 +77,97 @@ static void mem_destroy(struct store_factory *f, struct store *s)
     store_close(s);
 }
 
+/* RocksDB: each store in a fresh directory under $TMPDIR (or /tmp). A
+ * crash is a close without a sync, which drops the staged batch as a kill
+ * would, and the reopen is a real store_rocks_open() of the directory. */
+#define ROCKS_PATH_LEN 4096
+
+struct rocks_dir {
+    char dir[ROCKS_PATH_LEN];  /* The temporary directory; "" when none. */
+    char path[ROCKS_PATH_LEN]; /* The database, inside it. */
+};
+
+static int rm_entry(const char *path,
+                    const struct stat *st,
+                    int type,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rocks_rmdir(struct rocks_dir *d)
+{
+    if (d->dir[0] != '\0') {
+        nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        d->dir[0] = '\0';
+    }
+}
+
+static int rocks_open(struct store_factory *f, struct store **out)
+{
+    struct rocks_dir *d = f->impl;
+    const char *tmp = getenv("TMPDIR");
+    char errmsg[SEQ_ERRMSG_LEN];
+    int n;
+    int rv;
+
+    if (tmp == NULL || tmp[0] == '\0') {
+        tmp = "/tmp";
+    }
+    n = snprintf(d->dir, sizeof d->dir, "%s/seq-store-XXXXXX", tmp);
+    ASSERT_TRUE(n > 0 && (size_t)n < sizeof d->dir);
+    ASSERT_TRUE(mkdtemp(d->dir) != NULL);
+    n = snprintf(d->path, sizeof d->path, "%s/data", d->dir);
+    ASSERT_TRUE(n > 0 && (size_t)n < sizeof d->path);
+    rv = store_rocks_open(d->path, out, errmsg);
+    if (rv != 0) {
+        if (rv != SEQ_ENOMEM) {
+            fprintf(stderr, "  open: %s\n", errmsg);
+        }
+        rocks_rmdir(d);
+    }
+    return rv;
+}
+
+static void rocks_crash(struct store_factory *f, struct store **s)
+{
+    (void)f;
+    store_close(*s); /* No sync: what was staged is gone. */
+    *s = NULL;
+}
+
+static int rocks_reopen(struct store_factory *f, struct store **s)
+{
+    struct rocks_dir *d = f->impl;
+    char errmsg[SEQ_ERRMSG_LEN];
+    int rv;
+
+    rv = store_rocks_open(d->path, s, errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "  reopen: %s\n", errmsg);
+    }
+    return rv;
+}
+
+static void rocks_fail_syncs(struct store_factory *f,
+                             struct store *s,
+                             bool fail)
+{
+    (void)f;
+    store_rocks_fail_syncs(s, fail);
+}
+
+static void rocks_destroy(struct store_factory *f, struct store *s)
+{
+    store_close(s);
+    rocks_rmdir(f->impl);
+}
+
+static struct rocks_dir rocks_dir;
+
 static struct store_factory store_factories[] = {
     {
         .name = "store_mem",
@@ -80,6 +176,15 @@ static struct store_factory store_factories[] = {
         .reopen = mem_reopen,
         .fail_syncs = mem_fail_syncs,
         .destroy = mem_destroy,
+    },
+    {
+        .name = "store_rocks",
+        .impl = &rocks_dir,
+        .open = rocks_open,
+        .crash = rocks_crash,
+        .reopen = rocks_reopen,
+        .fail_syncs = rocks_fail_syncs,
+        .destroy = rocks_destroy,
     },
 };
 

@@ -3,10 +3,17 @@
  * committed chain and certified blocks above it yields the committed tip as
  * root, its QC, the high QC and the blocks between, bottom up; anything
  * inconsistent (no safety state, a missing ancestor, a high QC off the
- * committed chain) is refused with SEQ_ECORRUPT, per (R1)-(R5). */
+ * committed chain) is refused with SEQ_ECORRUPT, per (R1)-(R5). Every test
+ * runs on store_mem and on RocksDB, where a crash is a real close without a
+ * sync and a reopen. */
 
+#define _XOPEN_SOURCE 700 /* mkdtemp, nftw. */
+
+#include <ftw.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -17,6 +24,115 @@
 #include "store.h"
 #include "store_mem.h"
 #include "store_recover.h"
+#include "store_rocks.h"
+
+/* ---- Backends. ---- */
+
+struct backend {
+    const char *name;
+    int (*open)(struct store **out); /* A new, empty store. */
+    void (*crash)(struct store **s); /* Lose what was not synced. */
+    void (*close)(struct store *s);  /* And delete what it left behind. */
+};
+
+static int mem_open(struct store **out)
+{
+    return store_mem_open(out);
+}
+
+static void mem_crash(struct store **s)
+{
+    store_mem_crash(*s);
+}
+
+static void mem_close(struct store *s)
+{
+    store_close(s);
+}
+
+/* One RocksDB store at a time, in a fresh directory under $TMPDIR. */
+#define ROCKS_PATH_LEN 4096
+
+static char rocks_dir[ROCKS_PATH_LEN];
+static char rocks_path[ROCKS_PATH_LEN];
+
+static int rm_entry(const char *path,
+                    const struct stat *st,
+                    int type,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+static int rocks_open(struct store **out)
+{
+    const char *tmp = getenv("TMPDIR");
+    char errmsg[SEQ_ERRMSG_LEN];
+    int n;
+    int rv;
+
+    if (tmp == NULL || tmp[0] == '\0') {
+        tmp = "/tmp";
+    }
+    n = snprintf(rocks_dir, sizeof rocks_dir, "%s/seq-recover-XXXXXX", tmp);
+    ASSERT_TRUE(n > 0 && (size_t)n < sizeof rocks_dir);
+    ASSERT_TRUE(mkdtemp(rocks_dir) != NULL);
+    n = snprintf(rocks_path, sizeof rocks_path, "%s/data", rocks_dir);
+    ASSERT_TRUE(n > 0 && (size_t)n < sizeof rocks_path);
+    rv = store_rocks_open(rocks_path, out, errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "  open: %s\n", errmsg);
+    }
+    return rv;
+}
+
+static void rocks_crash(struct store **s)
+{
+    char errmsg[SEQ_ERRMSG_LEN];
+    int rv;
+
+    store_close(*s); /* No sync: what was staged is gone. */
+    *s = NULL;
+    rv = store_rocks_open(rocks_path, s, errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "  reopen: %s\n", errmsg);
+    }
+    ASSERT_OK(rv);
+}
+
+static void rocks_close(struct store *s)
+{
+    store_close(s);
+    nftw(rocks_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const struct backend backends[] = {
+    { "store_mem", mem_open, mem_crash, mem_close },
+    { "store_rocks", rocks_open, rocks_crash, rocks_close },
+};
+
+#define N_BACKENDS (sizeof backends / sizeof backends[0])
+
+static const struct backend *backend; /* The one the test runs on now. */
+
+/* A test whose body runs once on each backend. */
+#define STORE_TEST(test)                                \
+    static void check_##test(void);                     \
+    TEST(store_recover, test)                           \
+    {                                                   \
+        size_t i_;                                      \
+        for (i_ = 0; i_ < N_BACKENDS; i_++) {           \
+            backend = &backends[i_];                    \
+            fprintf(stderr, "  [%s]\n", backend->name); \
+            check_##test();                             \
+        }                                               \
+    }                                                   \
+    static void check_##test(void)
+
+/* ---- Fixture. ---- */
 
 #define N_CHAIN 8
 
@@ -90,14 +206,14 @@ static void fixture_init(struct fixture *fx)
     fx->safety.last_voted_round = 6;
     fx->safety.preferred_round = 4;
     fx->safety.one_chain_round = 5;
-    ASSERT_OK(store_mem_open(&fx->s));
+    ASSERT_OK(backend->open(&fx->s));
 }
 
 static void fixture_close(struct fixture *fx)
 {
     size_t h;
 
-    store_close(fx->s);
+    backend->close(fx->s);
     for (h = 1; h <= N_CHAIN; h++) {
         hs_block_free(&fx->b[h]);
     }
@@ -171,14 +287,14 @@ static void check_recovery(const struct fixture *fx,
     ASSERT_EQ(r->rec.safety.preferred_round, fx->safety.preferred_round);
 }
 
-TEST(store_recover, empty_store_is_genesis)
+STORE_TEST(empty_store_is_genesis)
 {
     struct store *s = NULL;
     struct store_recovery r;
     struct store_recovery zero;
 
     memset(&zero, 0, sizeof zero);
-    ASSERT_OK(store_mem_open(&s));
+    ASSERT_OK(backend->open(&s));
     memset(&r, 0xa5, sizeof r);
     ASSERT_OK(store_recovery_load(s, &r));
     ASSERT_TRUE(r.rec.root == NULL);
@@ -190,10 +306,10 @@ TEST(store_recover, empty_store_is_genesis)
     ASSERT_MEMEQ(&r.rec.safety, &zero.rec.safety, sizeof r.rec.safety);
     store_recovery_free(&r);
     store_recovery_free(&zero); /* A zeroed struct is fine too. */
-    store_close(s);
+    backend->close(s);
 }
 
-TEST(store_recover, safety_only_is_genesis_with_safety)
+STORE_TEST(safety_only_is_genesis_with_safety)
 {
     struct fixture fx;
     struct store_recovery r;
@@ -209,7 +325,7 @@ TEST(store_recover, safety_only_is_genesis_with_safety)
     fixture_close(&fx);
 }
 
-TEST(store_recover, committed_chain_and_certified_blocks_above_it)
+STORE_TEST(committed_chain_and_certified_blocks_above_it)
 {
     struct fixture fx;
     struct store_recovery r;
@@ -226,7 +342,7 @@ TEST(store_recover, committed_chain_and_certified_blocks_above_it)
     fixture_close(&fx);
 }
 
-TEST(store_recover, high_qc_on_the_root_gives_no_blocks)
+STORE_TEST(high_qc_on_the_root_gives_no_blocks)
 {
     struct fixture fx;
     struct store_recovery r;
@@ -240,7 +356,7 @@ TEST(store_recover, high_qc_on_the_root_gives_no_blocks)
     fixture_close(&fx);
 }
 
-TEST(store_recover, high_qc_below_the_root_is_replaced_by_the_root_qc)
+STORE_TEST(high_qc_below_the_root_is_replaced_by_the_root_qc)
 {
     struct fixture fx;
     struct store_recovery r;
@@ -254,7 +370,7 @@ TEST(store_recover, high_qc_below_the_root_is_replaced_by_the_root_qc)
     fixture_close(&fx);
 }
 
-TEST(store_recover, no_high_qc_means_the_root_qc)
+STORE_TEST(no_high_qc_means_the_root_qc)
 {
     struct fixture fx;
     struct store_recovery r;
@@ -273,7 +389,7 @@ TEST(store_recover, no_high_qc_means_the_root_qc)
     fixture_close(&fx);
 }
 
-TEST(store_recover, nothing_committed_yet_walks_down_to_genesis)
+STORE_TEST(nothing_committed_yet_walks_down_to_genesis)
 {
     struct fixture fx;
     struct store_recovery r;
@@ -309,7 +425,7 @@ static void expect_corrupt(struct store *s)
     store_recovery_free(&r);
 }
 
-TEST(store_recover, missing_safety_with_blocks_is_corrupt)
+STORE_TEST(missing_safety_with_blocks_is_corrupt)
 {
     struct fixture fx;
     size_t h;
@@ -326,7 +442,7 @@ TEST(store_recover, missing_safety_with_blocks_is_corrupt)
     fixture_close(&fx);
 }
 
-TEST(store_recover, missing_ancestor_is_corrupt)
+STORE_TEST(missing_ancestor_is_corrupt)
 {
     struct fixture fx;
     struct store *s;
@@ -352,7 +468,7 @@ TEST(store_recover, missing_ancestor_is_corrupt)
     fixture_close(&fx);
 }
 
-TEST(store_recover, committed_root_or_its_qc_missing_is_corrupt)
+STORE_TEST(committed_root_or_its_qc_missing_is_corrupt)
 {
     struct fixture fx;
 
@@ -382,7 +498,7 @@ TEST(store_recover, committed_root_or_its_qc_missing_is_corrupt)
     fixture_close(&fx);
 }
 
-TEST(store_recover, high_qc_off_the_committed_chain_is_corrupt)
+STORE_TEST(high_qc_off_the_committed_chain_is_corrupt)
 {
     struct fixture fx;
     struct hs_qc fork_qc;
@@ -414,7 +530,7 @@ TEST(store_recover, high_qc_off_the_committed_chain_is_corrupt)
     fixture_close(&fx);
 }
 
-TEST(store_recover, crash_before_sync_recovers_the_previous_sync)
+STORE_TEST(crash_before_sync_recovers_the_previous_sync)
 {
     struct fixture fx;
     struct store_recovery r;
@@ -431,14 +547,14 @@ TEST(store_recover, crash_before_sync_recovers_the_previous_sync)
     check_recovery(&fx, &r, 3, 5);
     store_recovery_free(&r);
 
-    store_mem_crash(fx.s);
+    backend->crash(&fx.s);
     ASSERT_OK(store_recovery_load(fx.s, &r));
     check_recovery(&fx, &r, 2, 4);
     store_recovery_free(&r);
     fixture_close(&fx);
 }
 
-TEST(store_recover, out_of_memory_at_each_allocation)
+STORE_TEST(out_of_memory_at_each_allocation)
 {
     struct fixture fx;
     struct store_recovery r;

@@ -1,0 +1,1049 @@
+/* The RocksDB store: the store interface on one RocksDB database per node
+ * (DESIGN §6). Puts are staged in one WriteBatchWithIndex, which reads
+ * consult before the database, so a replica sees its own writes at once;
+ * sync() writes the whole batch with sync=1, one WAL record and one fsync
+ * per loop turn (group commit), and starts a new batch. The database thus
+ * only ever changes by whole synced batches, which is what makes a crash
+ * lose exactly the writes since the last sync, as store_mem_crash()
+ * simulates. Values are the wire encodings of proto/wire.h (a TC, which has
+ * no storage codec there, has a small fixed one here), behind a tag byte;
+ * anything read back that does not decode is SEQ_ECORRUPT, never trusted. */
+
+/******************** NOTES ON THE DESIGN OF STORE_ROCKS **********************
+ *
+ * (K1) Layout. One column family per kind of record:
+ *        blocks   block id (32 bytes)         -> wire block (id not stored)
+ *        height   height (8 bytes big-endian) -> committed block id
+ *        qc       block id                    -> wire QC certifying it
+ *        safety   "state"                     -> wire safety state
+ *        meta     "committed_height"          -> height, 8 bytes big-endian
+ *                 "high_qc"                   -> wire QC
+ *                 "high_tc"                   -> TC (tc_encode())
+ *                 "u:" + user key             -> the caller's bytes
+ *        batches, ns                          -> empty until a later stage
+ *      plus RocksDB's own "default", unused. Heights are big-endian so that
+ *      iteration is height order. User meta keys carry the "u:" prefix and
+ *      internal ones never do, so no store_put_meta() can overwrite the
+ *      committed height or the high QC. Every family is created at the
+ *      first open, so later stages add records, not families.
+ * (K2) Every value is one tag byte, VALUE_TAG, then its body. A value
+ *      without the tag (empty, another format) is SEQ_ECORRUPT, and so is a
+ *      body that does not decode, has the wrong length, or disagrees with
+ *      its key (a QC certifies the block its key names). The tag also keeps
+ *      every stored value non-empty, so that "absent" and "empty" never
+ *      look alike through the C API: a zeroed safety state encodes to zero
+ *      bytes, and must not come back as "no safety state".
+ * (K3) Nothing reaches the database but whole batches written by sync().
+ *      Puts stage into one WriteBatchWithIndex, reads go through
+ *      get_from_batch_and_db (the batch, then the database), and sync()
+ *      writes the batch with sync=1: RocksDB logs one batch as one logical
+ *      WAL record, atomically across column families, and fsyncs the WAL
+ *      before returning. So after a crash, and after a close without a sync
+ *      (close only destroys the batch), the database holds exactly the
+ *      batches of the successful syncs.
+ * (K4) A put stages nothing unless it succeeds: the value is encoded (every
+ *      allocation and bounds check) before the first write to the batch,
+ *      and writing to the batch cannot fail short of aborting the process.
+ * (K5) The committed height is cached: read at open, raised by put_commit,
+ *      which stages "committed_height" in the same batch as the height
+ *      entry that raised it, so the two become durable together (K3).
+ * (K6) Once a sync has failed, the store is broken: every store_ops call
+ *      but close returns SEQ_EIO (store.h). The next open decides what is
+ *      durable: the failed batch is one WAL record, so a restart finds it
+ *      either whole or not at all (it may have reached the disk before the
+ *      failure was reported), never in part. Only that last record may be
+ *      dropped at open; a damaged record before it fails the open
+ *      (make_options()).
+ ******************************************************************************/
+
+#define _POSIX_C_SOURCE 200809L
+
+#include "store_rocks.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rocksdb/c.h>
+
+#include "seq_alloc.h"
+#include "seq_hex.h"
+#include "wire.h"
+
+/* Column families (K1), in the order open hands them to RocksDB. */
+#define CF_DEFAULT 0
+#define CF_BLOCKS  1
+#define CF_HEIGHT  2
+#define CF_QC      3
+#define CF_SAFETY  4
+#define CF_META    5
+#define CF_BATCHES 6
+#define CF_NS      7
+#define N_CF       8
+
+static const char *const cf_names[N_CF] = {
+    [CF_DEFAULT] = "default", [CF_BLOCKS] = "blocks", [CF_HEIGHT] = "height",
+    [CF_QC] = "qc",           [CF_SAFETY] = "safety", [CF_META] = "meta",
+    [CF_BATCHES] = "batches", [CF_NS] = "ns",
+};
+
+#define VALUE_TAG 0x01 /* (K2): the format of every value body. */
+
+#define SAFETY_KEY           "state"
+#define META_COMMITTED       "committed_height"
+#define META_HIGH_QC         "high_qc"
+#define META_HIGH_TC         "high_tc"
+#define META_USER_PREFIX     "u:"
+#define META_USER_PREFIX_LEN (sizeof META_USER_PREFIX - 1)
+
+/* Options: small, since a sequencer reads mostly what it just wrote. */
+#define CACHE_BYTES    ((size_t)8 << 20)    /* One LRU cache, all families. */
+#define BLOOM_BITS     10.0                 /* Per key: about 1% false hits. */
+#define MAX_WAL_BYTES  ((uint64_t)64 << 20) /* Then flush old families. */
+#define INFO_LOG_BYTES ((size_t)16 << 20)   /* RocksDB's own LOG files, */
+#define KEEP_INFO_LOGS 4                    /* and how many to keep. */
+
+/* The TC value body: epoch, round and n_sigs, then per signature the
+ * signer, its high QC round and the signature; big-endian, no padding. */
+#define TC_HEAD_LEN (8 + 8 + 4)
+#define TC_SIG_LEN  (4 + 8 + HS_SIG_LEN)
+#define TC_MAX_LEN  (TC_HEAD_LEN + HS_MAX_VALIDATORS * TC_SIG_LEN)
+
+#define HEIGHT_KEY_LEN 8
+#define ID_SHOWN       8  /* Bytes of an id shown in errmsg. */
+#define WHERE_LEN      96 /* "family/key" in errmsg. */
+
+struct store_rocks {
+    struct store base; /* First, so a struct store * converts back. */
+    rocksdb_t *db;
+    rocksdb_column_family_handle_t *cf[N_CF];
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writeoptions_t *wopts; /* sync=1: every write is a sync. */
+    rocksdb_writebatch_wi_t *batch;
+    hs_height_t committed; /* (K5) */
+    bool has_committed;
+    bool broken; /* (K6) */
+    struct store_rocks_stats stats;
+};
+
+/* A value read back (K2): RocksDB's copy and the body after the tag. */
+struct rocks_value {
+    char *raw; /* Free with rocksdb_free(). */
+    const uint8_t *body;
+    size_t len;
+};
+
+static const struct store_ops store_rocks_ops;
+
+static struct store_rocks *rocks_of(struct store *s)
+{
+    assert(s != NULL);
+    assert(s->ops == &store_rocks_ops);
+    return (struct store_rocks *)s;
+}
+
+/* Record why a call failed, "store_rocks: " and @fmt, and return @rv. */
+static int rocks_fail(struct store_rocks *r, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int rocks_fail(struct store_rocks *r, int rv, const char *fmt, ...)
+{
+    static const char prefix[] = "store_rocks: ";
+    va_list ap;
+
+    memcpy(r->base.errmsg, prefix, sizeof prefix - 1);
+    va_start(ap, fmt);
+    vsnprintf(r->base.errmsg + sizeof prefix - 1,
+              SEQ_ERRMSG_LEN - (sizeof prefix - 1), fmt, ap);
+    va_end(ap);
+    return rv;
+}
+
+/* (K6): a broken store answers nothing but SEQ_EIO. */
+static int rocks_usable(struct store_rocks *r, const char *op)
+{
+    if (r->broken) {
+        return rocks_fail(r, SEQ_EIO, "%s: store unusable after a failed sync",
+                          op);
+    }
+    return SEQ_OK;
+}
+
+/* ---- Bytes. ---- */
+
+static void be64_put(uint8_t *p, uint64_t v)
+{
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+static uint64_t be64_get(const uint8_t *p)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void be32_put(uint8_t *p, uint32_t v)
+{
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+    }
+}
+
+static uint32_t be32_get(const uint8_t *p)
+{
+    uint32_t v = 0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/* Encode @tc into @buf (TC_MAX_LEN bytes); SEQ_EINVAL when a decoder
+ * would refuse it: more than HS_MAX_VALIDATORS signatures or a signer out
+ * of range. */
+static int tc_encode(const struct hs_tc *tc, uint8_t *buf, size_t *len)
+{
+    uint8_t *p = buf;
+    uint32_t i;
+
+    if (tc->n_sigs > HS_MAX_VALIDATORS) {
+        return SEQ_EINVAL;
+    }
+    be64_put(p, tc->epoch);
+    be64_put(p + 8, tc->round);
+    be32_put(p + 16, tc->n_sigs);
+    p += TC_HEAD_LEN;
+    for (i = 0; i < tc->n_sigs; i++) {
+        const struct hs_tc_sig *sig = &tc->sigs[i];
+
+        if (sig->signer >= HS_MAX_VALIDATORS) {
+            return SEQ_EINVAL;
+        }
+        be32_put(p, sig->signer);
+        be64_put(p + 4, sig->high_qc_round);
+        memcpy(p + 12, sig->sig.bytes, HS_SIG_LEN);
+        p += TC_SIG_LEN;
+    }
+    *len = (size_t)(p - buf);
+    return SEQ_OK;
+}
+
+/* Decode a TC body of exactly @len bytes into *out (zeroed past n_sigs).
+ * SEQ_EBADMSG, with *out untouched, for anything tc_encode() cannot have
+ * written. */
+static int tc_decode(const uint8_t *buf, size_t len, struct hs_tc *out)
+{
+    struct hs_tc tc;
+    const uint8_t *p;
+    uint32_t i;
+
+    if (len < TC_HEAD_LEN) {
+        return SEQ_EBADMSG;
+    }
+    memset(&tc, 0, sizeof tc);
+    tc.epoch = be64_get(buf);
+    tc.round = be64_get(buf + 8);
+    tc.n_sigs = be32_get(buf + 16);
+    if (tc.n_sigs > HS_MAX_VALIDATORS ||
+        len != TC_HEAD_LEN + (size_t)tc.n_sigs * TC_SIG_LEN) {
+        return SEQ_EBADMSG;
+    }
+    p = buf + TC_HEAD_LEN;
+    for (i = 0; i < tc.n_sigs; i++) {
+        struct hs_tc_sig *sig = &tc.sigs[i];
+
+        sig->signer = be32_get(p);
+        if (sig->signer >= HS_MAX_VALIDATORS) {
+            return SEQ_EBADMSG;
+        }
+        sig->high_qc_round = be64_get(p + 4);
+        memcpy(sig->sig.bytes, p + 12, HS_SIG_LEN);
+        p += TC_SIG_LEN;
+    }
+    *out = tc;
+    return SEQ_OK;
+}
+
+/* ---- Reading and staging (K2, K3). ---- */
+
+/* "family/key" for errmsg: ids as their first bytes in hex, heights in
+ * decimal, names as they are. */
+static void key_text(int cf,
+                     const void *key,
+                     size_t key_len,
+                     char out[WHERE_LEN])
+{
+    if (cf == CF_HEIGHT && key_len == HEIGHT_KEY_LEN) {
+        snprintf(out, WHERE_LEN, "height/%" PRIu64, be64_get(key));
+    } else if ((cf == CF_BLOCKS || cf == CF_QC) && key_len == SEQ_HASH_LEN) {
+        char hex[2 * ID_SHOWN + 1];
+
+        seq_hex_encode(key, ID_SHOWN, hex);
+        snprintf(out, WHERE_LEN, "%s/%s", cf_names[cf], hex);
+    } else {
+        snprintf(out, WHERE_LEN, "%s/%.*s", cf_names[cf], (int)key_len,
+                 (const char *)key);
+    }
+}
+
+/* Fail @op on @key in @cf: "op family/key: why". */
+static int key_fail(struct store_rocks *r,
+                    int rv,
+                    const char *op,
+                    int cf,
+                    const void *key,
+                    size_t key_len,
+                    const char *why)
+{
+    char where[WHERE_LEN];
+
+    key_text(cf, key, key_len, where);
+    return rocks_fail(r, rv, "%s %s: %s", op, where, why);
+}
+
+/* A decoder's answer on a stored value: SEQ_EBADMSG means the disk holds
+ * something we did not write (SEQ_ECORRUPT); SEQ_ENOMEM stays itself. */
+static int decode_fail(struct store_rocks *r,
+                       int rv,
+                       const char *op,
+                       int cf,
+                       const void *key,
+                       size_t key_len)
+{
+    if (rv == SEQ_ENOMEM) {
+        return key_fail(r, rv, op, cf, key, key_len, "out of memory");
+    }
+    return key_fail(r, SEQ_ECORRUPT, op, cf, key, key_len,
+                    "stored value does not decode");
+}
+
+/* Look @key up in @cf, staged writes first (K3). Returns 0 with *v to
+ * release (value_release), SEQ_ENOTFOUND, SEQ_EIO, or SEQ_ECORRUPT for a
+ * value without the tag (K2). */
+static int lookup(struct store_rocks *r,
+                  const char *op,
+                  int cf,
+                  const void *key,
+                  size_t key_len,
+                  struct rocks_value *v)
+{
+    char *err = NULL;
+    size_t len = 0;
+    char *raw;
+    int rv;
+
+    raw = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+        r->batch, r->db, r->ropts, r->cf[cf], key, key_len, &len, &err);
+    if (err != NULL) {
+        rv = key_fail(r, SEQ_EIO, op, cf, key, key_len, err);
+        rocksdb_free(err);
+        rocksdb_free(raw);
+        return rv;
+    }
+    if (raw == NULL) {
+        return SEQ_ENOTFOUND;
+    }
+    if (len == 0 || (uint8_t)raw[0] != VALUE_TAG) {
+        rocksdb_free(raw);
+        return key_fail(r, SEQ_ECORRUPT, op, cf, key, key_len,
+                        "stored value has no format tag");
+    }
+    v->raw = raw;
+    v->body = (const uint8_t *)raw + 1;
+    v->len = len - 1;
+    return SEQ_OK;
+}
+
+static void value_release(struct rocks_value *v)
+{
+    rocksdb_free(v->raw);
+    v->raw = NULL;
+}
+
+/* Stage @key -> VALUE_TAG + @body in @cf: no copy of the body besides the
+ * batch's own. */
+static void stage(struct store_rocks *r,
+                  int cf,
+                  const void *key,
+                  size_t key_len,
+                  const void *body,
+                  size_t body_len)
+{
+    static const char tag = VALUE_TAG;
+    const char *keys[1] = { key };
+    const size_t key_lens[1] = { key_len };
+    const char *parts[2] = { &tag, body_len > 0 ? body : "" };
+    const size_t part_lens[2] = { 1, body_len };
+
+    rocksdb_writebatch_wi_putv_cf(r->batch, r->cf[cf], 1, keys, key_lens, 2,
+                                  parts, part_lens);
+}
+
+/* An encoder's refusal: SEQ_EINVAL (out of the bounds a decoder accepts)
+ * or SEQ_ENOMEM. Nothing was staged (K4). */
+static int encode_fail(struct store_rocks *r, int rv, const char *op)
+{
+    return rocks_fail(r, rv, "%s: cannot encode the value: %s", op,
+                      seq_strerror(rv));
+}
+
+/* ---- Blocks and QCs. ---- */
+
+static int rocks_put_block(struct store *s, const struct hs_block *block)
+{
+    struct store_rocks *r = rocks_of(s);
+    uint8_t *buf;
+    size_t len;
+    int rv;
+
+    assert(block != NULL);
+    rv = rocks_usable(r, "put_block");
+    if (rv != 0) {
+        return rv;
+    }
+    rv = wire_encode_block(block, &buf, &len);
+    if (rv != 0) {
+        return encode_fail(r, rv, "put_block");
+    }
+    stage(r, CF_BLOCKS, block->id.bytes, SEQ_HASH_LEN, buf, len);
+    seq_free(buf);
+    return SEQ_OK;
+}
+
+static int rocks_get_block(struct store *s,
+                           const struct seq_hash *id,
+                           struct hs_block *out)
+{
+    struct store_rocks *r = rocks_of(s);
+    struct rocks_value v;
+    struct hs_block block;
+    int rv;
+
+    assert(id != NULL && out != NULL);
+    rv = rocks_usable(r, "get_block");
+    if (rv != 0) {
+        return rv;
+    }
+    rv = lookup(r, "get_block", CF_BLOCKS, id->bytes, SEQ_HASH_LEN, &v);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = wire_decode_block(v.body, v.len, &block);
+    value_release(&v);
+    if (rv != 0) {
+        return decode_fail(r, rv, "get_block", CF_BLOCKS, id->bytes,
+                           SEQ_HASH_LEN);
+    }
+    block.id = *id; /* The key; the value does not repeat it (K1). */
+    *out = block;
+    return SEQ_OK;
+}
+
+/* Stage @qc under @key in @cf. */
+static int put_qc_at(struct store_rocks *r,
+                     const char *op,
+                     int cf,
+                     const void *key,
+                     size_t key_len,
+                     const struct hs_qc *qc)
+{
+    uint8_t *buf;
+    size_t len;
+    int rv;
+
+    rv = rocks_usable(r, op);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = wire_encode_qc(qc, &buf, &len);
+    if (rv != 0) {
+        return encode_fail(r, rv, op);
+    }
+    stage(r, cf, key, key_len, buf, len);
+    seq_free(buf);
+    return SEQ_OK;
+}
+
+/* Read the QC under @key in @cf into *out (untouched on failure). */
+static int get_qc_at(struct store_rocks *r,
+                     const char *op,
+                     int cf,
+                     const void *key,
+                     size_t key_len,
+                     struct hs_qc *out)
+{
+    struct rocks_value v;
+    struct hs_qc qc;
+    int rv;
+
+    rv = rocks_usable(r, op);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = lookup(r, op, cf, key, key_len, &v);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = wire_decode_qc(v.body, v.len, &qc);
+    value_release(&v);
+    if (rv != 0) {
+        return decode_fail(r, rv, op, cf, key, key_len);
+    }
+    if (cf == CF_QC && memcmp(qc.block_id.bytes, key, SEQ_HASH_LEN) != 0) {
+        return key_fail(r, SEQ_ECORRUPT, op, cf, key, key_len,
+                        "stored QC certifies another block");
+    }
+    *out = qc;
+    return SEQ_OK;
+}
+
+static int rocks_put_qc(struct store *s, const struct hs_qc *qc)
+{
+    assert(qc != NULL);
+    return put_qc_at(rocks_of(s), "put_qc", CF_QC, qc->block_id.bytes,
+                     SEQ_HASH_LEN, qc);
+}
+
+static int rocks_get_qc(struct store *s,
+                        const struct seq_hash *block_id,
+                        struct hs_qc *out)
+{
+    assert(block_id != NULL && out != NULL);
+    return get_qc_at(rocks_of(s), "get_qc", CF_QC, block_id->bytes,
+                     SEQ_HASH_LEN, out);
+}
+
+static int rocks_put_high_qc(struct store *s, const struct hs_qc *qc)
+{
+    assert(qc != NULL);
+    return put_qc_at(rocks_of(s), "put_high_qc", CF_META, META_HIGH_QC,
+                     strlen(META_HIGH_QC), qc);
+}
+
+static int rocks_get_high_qc(struct store *s, struct hs_qc *out)
+{
+    assert(out != NULL);
+    return get_qc_at(rocks_of(s), "get_high_qc", CF_META, META_HIGH_QC,
+                     strlen(META_HIGH_QC), out);
+}
+
+static int rocks_put_high_tc(struct store *s, const struct hs_tc *tc)
+{
+    struct store_rocks *r = rocks_of(s);
+    uint8_t buf[TC_MAX_LEN];
+    size_t len = 0;
+    int rv;
+
+    assert(tc != NULL);
+    rv = rocks_usable(r, "put_high_tc");
+    if (rv != 0) {
+        return rv;
+    }
+    rv = tc_encode(tc, buf, &len);
+    if (rv != 0) {
+        return encode_fail(r, rv, "put_high_tc");
+    }
+    stage(r, CF_META, META_HIGH_TC, strlen(META_HIGH_TC), buf, len);
+    return SEQ_OK;
+}
+
+static int rocks_get_high_tc(struct store *s, struct hs_tc *out)
+{
+    struct store_rocks *r = rocks_of(s);
+    struct rocks_value v;
+    int rv;
+
+    assert(out != NULL);
+    rv = rocks_usable(r, "get_high_tc");
+    if (rv != 0) {
+        return rv;
+    }
+    rv = lookup(r, "get_high_tc", CF_META, META_HIGH_TC, strlen(META_HIGH_TC),
+                &v);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = tc_decode(v.body, v.len, out);
+    value_release(&v);
+    if (rv != 0) {
+        return decode_fail(r, rv, "get_high_tc", CF_META, META_HIGH_TC,
+                           strlen(META_HIGH_TC));
+    }
+    return SEQ_OK;
+}
+
+/* ---- Commits (K5). ---- */
+
+static int rocks_put_commit(struct store *s,
+                            hs_height_t height,
+                            const struct seq_hash *block_id)
+{
+    struct store_rocks *r = rocks_of(s);
+    uint8_t key[HEIGHT_KEY_LEN];
+    int rv;
+
+    assert(block_id != NULL);
+    rv = rocks_usable(r, "put_commit");
+    if (rv != 0) {
+        return rv;
+    }
+    be64_put(key, height);
+    stage(r, CF_HEIGHT, key, sizeof key, block_id->bytes, SEQ_HASH_LEN);
+    if (!r->has_committed || height > r->committed) {
+        stage(r, CF_META, META_COMMITTED, strlen(META_COMMITTED), key,
+              sizeof key);
+        r->committed = height;
+        r->has_committed = true;
+    }
+    return SEQ_OK;
+}
+
+static int rocks_get_commit(struct store *s,
+                            hs_height_t height,
+                            struct seq_hash *block_id)
+{
+    struct store_rocks *r = rocks_of(s);
+    uint8_t key[HEIGHT_KEY_LEN];
+    struct rocks_value v;
+    int rv;
+
+    assert(block_id != NULL);
+    rv = rocks_usable(r, "get_commit");
+    if (rv != 0) {
+        return rv;
+    }
+    be64_put(key, height);
+    rv = lookup(r, "get_commit", CF_HEIGHT, key, sizeof key, &v);
+    if (rv != 0) {
+        return rv;
+    }
+    if (v.len != SEQ_HASH_LEN) {
+        value_release(&v);
+        return key_fail(r, SEQ_ECORRUPT, "get_commit", CF_HEIGHT, key,
+                        sizeof key, "stored block id is not 32 bytes");
+    }
+    memcpy(block_id->bytes, v.body, SEQ_HASH_LEN);
+    value_release(&v);
+    return SEQ_OK;
+}
+
+static int rocks_committed_height(struct store *s, hs_height_t *out)
+{
+    struct store_rocks *r = rocks_of(s);
+    int rv;
+
+    assert(out != NULL);
+    rv = rocks_usable(r, "committed_height");
+    if (rv != 0) {
+        return rv;
+    }
+    if (!r->has_committed) {
+        return SEQ_ENOTFOUND;
+    }
+    *out = r->committed;
+    return SEQ_OK;
+}
+
+/* Read the committed height the last sync left (K5). */
+static int load_committed(struct store_rocks *r)
+{
+    struct rocks_value v;
+    int rv;
+
+    rv = lookup(r, "open", CF_META, META_COMMITTED, strlen(META_COMMITTED), &v);
+    if (rv == SEQ_ENOTFOUND) {
+        return SEQ_OK;
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    if (v.len != HEIGHT_KEY_LEN) {
+        value_release(&v);
+        return key_fail(r, SEQ_ECORRUPT, "open", CF_META, META_COMMITTED,
+                        strlen(META_COMMITTED), "stored height is not 8 bytes");
+    }
+    r->committed = be64_get(v.body);
+    r->has_committed = true;
+    value_release(&v);
+    return SEQ_OK;
+}
+
+/* ---- Safety state. ---- */
+
+static int rocks_put_safety(struct store *s, const struct hs_safety *state)
+{
+    struct store_rocks *r = rocks_of(s);
+    uint8_t *buf;
+    size_t len;
+    int rv;
+
+    assert(state != NULL);
+    rv = rocks_usable(r, "put_safety");
+    if (rv != 0) {
+        return rv;
+    }
+    rv = wire_encode_safety(state, &buf, &len);
+    if (rv != 0) {
+        return encode_fail(r, rv, "put_safety");
+    }
+    stage(r, CF_SAFETY, SAFETY_KEY, strlen(SAFETY_KEY), buf, len);
+    seq_free(buf);
+    return SEQ_OK;
+}
+
+static int rocks_get_safety(struct store *s, struct hs_safety *out)
+{
+    struct store_rocks *r = rocks_of(s);
+    struct rocks_value v;
+    struct hs_safety state;
+    int rv;
+
+    assert(out != NULL);
+    rv = rocks_usable(r, "get_safety");
+    if (rv != 0) {
+        return rv;
+    }
+    rv = lookup(r, "get_safety", CF_SAFETY, SAFETY_KEY, strlen(SAFETY_KEY), &v);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = wire_decode_safety(v.body, v.len, &state);
+    value_release(&v);
+    if (rv != 0) {
+        return decode_fail(r, rv, "get_safety", CF_SAFETY, SAFETY_KEY,
+                           strlen(SAFETY_KEY));
+    }
+    *out = state;
+    return SEQ_OK;
+}
+
+/* ---- Meta (K1: user keys under "u:"). ---- */
+
+/* The stored key of user meta key @key into @buf; its length, or 0 when
+ * @key is not 1 to STORE_META_KEY_MAX bytes. */
+static size_t meta_key(const char *key,
+                       char buf[META_USER_PREFIX_LEN + STORE_META_KEY_MAX])
+{
+    size_t n;
+
+    if (key == NULL) {
+        return 0;
+    }
+    n = strnlen(key, STORE_META_KEY_MAX + 1);
+    if (n == 0 || n > STORE_META_KEY_MAX) {
+        return 0;
+    }
+    memcpy(buf, META_USER_PREFIX, META_USER_PREFIX_LEN);
+    memcpy(buf + META_USER_PREFIX_LEN, key, n);
+    return META_USER_PREFIX_LEN + n;
+}
+
+static int rocks_put_meta(struct store *s,
+                          const char *key,
+                          const void *val,
+                          size_t len)
+{
+    struct store_rocks *r = rocks_of(s);
+    char k[META_USER_PREFIX_LEN + STORE_META_KEY_MAX];
+    size_t k_len;
+    int rv;
+
+    rv = rocks_usable(r, "put_meta");
+    if (rv != 0) {
+        return rv;
+    }
+    k_len = meta_key(key, k);
+    if (k_len == 0) {
+        return rocks_fail(r, SEQ_EINVAL, "put_meta: key must be 1 to %d bytes",
+                          STORE_META_KEY_MAX);
+    }
+    if (val == NULL && len > 0) {
+        return rocks_fail(r, SEQ_EINVAL, "put_meta: NULL value");
+    }
+    stage(r, CF_META, k, k_len, val, len);
+    return SEQ_OK;
+}
+
+static int rocks_get_meta(struct store *s,
+                          const char *key,
+                          void **val,
+                          size_t *len)
+{
+    struct store_rocks *r = rocks_of(s);
+    char k[META_USER_PREFIX_LEN + STORE_META_KEY_MAX];
+    struct rocks_value v;
+    size_t k_len;
+    uint8_t *copy;
+    int rv;
+
+    assert(val != NULL && len != NULL);
+    rv = rocks_usable(r, "get_meta");
+    if (rv != 0) {
+        return rv;
+    }
+    k_len = meta_key(key, k);
+    if (k_len == 0) {
+        return rocks_fail(r, SEQ_EINVAL, "get_meta: key must be 1 to %d bytes",
+                          STORE_META_KEY_MAX);
+    }
+    rv = lookup(r, "get_meta", CF_META, k, k_len, &v);
+    if (rv != 0) {
+        return rv;
+    }
+    copy = seq_malloc(v.len); /* Never NULL on success, even for 0 bytes. */
+    if (copy == NULL) {
+        value_release(&v);
+        return key_fail(r, SEQ_ENOMEM, "get_meta", CF_META, k, k_len,
+                        "out of memory");
+    }
+    if (v.len > 0) {
+        memcpy(copy, v.body, v.len);
+    }
+    *val = copy;
+    *len = v.len;
+    value_release(&v);
+    return SEQ_OK;
+}
+
+/* ---- Sync, close, open. ---- */
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Write the staged batch with one fsync (K3). */
+static int rocks_sync(struct store *s)
+{
+    struct store_rocks *r = rocks_of(s);
+    char *err = NULL;
+    size_t bytes = 0;
+    uint64_t start;
+    uint64_t us;
+    int rv;
+
+    rv = rocks_usable(r, "sync");
+    if (rv != 0) {
+        return rv;
+    }
+    if (rocksdb_writebatch_wi_count(r->batch) == 0) {
+        r->stats.empty_syncs++;
+        return SEQ_OK;
+    }
+    (void)rocksdb_writebatch_wi_data(r->batch, &bytes);
+    start = now_us();
+    rocksdb_write_writebatch_wi(r->db, r->wopts, r->batch, &err);
+    us = now_us() - start;
+    if (err != NULL) {
+        r->broken = true;
+        rv = rocks_fail(r, SEQ_EIO, "sync: %s", err);
+        rocksdb_free(err);
+        return rv;
+    }
+    rocksdb_writebatch_wi_clear(r->batch);
+    r->stats.syncs++;
+    r->stats.sync_us_last = us;
+    r->stats.sync_us_total += us;
+    if (us > r->stats.sync_us_max) {
+        r->stats.sync_us_max = us;
+    }
+    r->stats.sync_bytes_last = bytes;
+    r->stats.sync_bytes_total += bytes;
+    return SEQ_OK;
+}
+
+/* Handles go before the database, as RocksDB requires. */
+static void close_db(rocksdb_t *db, rocksdb_column_family_handle_t **cf)
+{
+    size_t i;
+
+    for (i = 0; i < N_CF; i++) {
+        rocksdb_column_family_handle_destroy(cf[i]);
+        cf[i] = NULL;
+    }
+    rocksdb_close(db);
+}
+
+/* Drops the staged batch unwritten (K3): a close is not a sync. */
+static void rocks_close(struct store *s)
+{
+    struct store_rocks *r = rocks_of(s);
+
+    rocksdb_writebatch_wi_destroy(r->batch);
+    close_db(r->db, r->cf);
+    rocksdb_writeoptions_destroy(r->wopts);
+    rocksdb_readoptions_destroy(r->ropts);
+    seq_free(r);
+}
+
+static const struct store_ops store_rocks_ops = {
+    .put_block = rocks_put_block,
+    .get_block = rocks_get_block,
+    .put_qc = rocks_put_qc,
+    .get_qc = rocks_get_qc,
+    .put_high_qc = rocks_put_high_qc,
+    .get_high_qc = rocks_get_high_qc,
+    .put_high_tc = rocks_put_high_tc,
+    .get_high_tc = rocks_get_high_tc,
+    .put_commit = rocks_put_commit,
+    .get_commit = rocks_get_commit,
+    .committed_height = rocks_committed_height,
+    .put_safety = rocks_put_safety,
+    .get_safety = rocks_get_safety,
+    .put_meta = rocks_put_meta,
+    .get_meta = rocks_get_meta,
+    .sync = rocks_sync,
+    .close = rocks_close,
+};
+
+/* Options for the database and every family. RocksDB's C constructors never
+ * return NULL (they abort when out of memory). The table options keep a
+ * reference to the cache and take the filter policy, so both wrappers go
+ * at once; the database copies what it needs at open. */
+static rocksdb_options_t *make_options(bool compress)
+{
+    rocksdb_options_t *opts = rocksdb_options_create();
+    rocksdb_block_based_table_options_t *table =
+        rocksdb_block_based_options_create();
+    rocksdb_cache_t *cache = rocksdb_cache_create_lru(CACHE_BYTES);
+
+    rocksdb_block_based_options_set_block_cache(table, cache);
+    rocksdb_block_based_options_set_filter_policy(
+        table, rocksdb_filterpolicy_create_bloom_full(BLOOM_BITS));
+    rocksdb_options_set_block_based_table_factory(opts, table);
+    rocksdb_block_based_options_destroy(table);
+    rocksdb_cache_destroy(cache);
+
+    rocksdb_options_set_create_if_missing(opts, 1);
+    rocksdb_options_set_create_missing_column_families(opts, 1);
+    /* LZ4 where data is rewritten often, zstd where it settles. */
+    rocksdb_options_set_compression(
+        opts, compress ? rocksdb_lz4_compression : rocksdb_no_compression);
+    rocksdb_options_set_bottommost_compression(
+        opts, compress ? rocksdb_zstd_compression : rocksdb_no_compression);
+    /* Every write is synced, so only the WAL's last record can be torn, by
+     * a crash while it was written, before sync() returned: replay drops
+     * it. A bad record anywhere else means the disk lost acknowledged
+     * writes, and the open fails rather than roll back past them, as
+     * point-in-time recovery would: a validator that forgets a vote it
+     * sent may vote twice (DESIGN §8). */
+    rocksdb_options_set_wal_recovery_mode(
+        opts, rocksdb_tolerate_corrupted_tail_records_recovery);
+    /* Small families (safety, meta) pin old WAL files until flushed; this
+     * bounds the WAL and so the replay time at open. */
+    rocksdb_options_set_max_total_wal_size(opts, MAX_WAL_BYTES);
+    rocksdb_options_set_max_log_file_size(opts, INFO_LOG_BYTES);
+    rocksdb_options_set_keep_log_file_num(opts, KEEP_INFO_LOGS);
+    return opts;
+}
+
+/* Open @path with every family of (K1), creating what is missing. */
+static rocksdb_t *open_db(const char *path,
+                          bool compress,
+                          rocksdb_column_family_handle_t **cf,
+                          char **err)
+{
+    rocksdb_options_t *opts = make_options(compress);
+    const rocksdb_options_t *cf_opts[N_CF];
+    rocksdb_t *db;
+    size_t i;
+
+    for (i = 0; i < N_CF; i++) {
+        cf_opts[i] = opts;
+    }
+    db = rocksdb_open_column_families(opts, path, N_CF, cf_names, cf_opts, cf,
+                                      err);
+    rocksdb_options_destroy(opts);
+    return db;
+}
+
+int store_rocks_open(const char *path,
+                     struct store **out,
+                     char errmsg[SEQ_ERRMSG_LEN])
+{
+    struct store_rocks *r;
+    char *err = NULL;
+    int rv;
+
+    assert(path != NULL && out != NULL && errmsg != NULL);
+    r = seq_malloc(sizeof *r);
+    if (r == NULL) {
+        snprintf(errmsg, SEQ_ERRMSG_LEN, "store_rocks: open %s: %s", path,
+                 seq_strerror(SEQ_ENOMEM));
+        return SEQ_ENOMEM;
+    }
+    memset(r, 0, sizeof *r);
+    r->base.ops = &store_rocks_ops;
+    r->stats.compression = "lz4+zstd";
+    r->db = open_db(path, true, r->cf, &err);
+    /* A RocksDB built without LZ4 or zstd refuses the options: then the
+     * tables go uncompressed, which costs disk, not correctness. */
+    if (r->db == NULL && err != NULL &&
+        strstr(err, "is not linked with the binary") != NULL) {
+        rocksdb_free(err);
+        err = NULL;
+        r->stats.compression = "none";
+        r->db = open_db(path, false, r->cf, &err);
+    }
+    if (r->db == NULL) {
+        snprintf(errmsg, SEQ_ERRMSG_LEN, "store_rocks: open %s: %s", path,
+                 err != NULL ? err : "unknown error");
+        rocksdb_free(err);
+        rv = SEQ_EIO;
+        goto err_after_alloc;
+    }
+    r->ropts = rocksdb_readoptions_create();
+    r->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(r->wopts, 1);
+    /* overwrite_key: the index keeps only the latest write of a key. */
+    r->batch = rocksdb_writebatch_wi_create(0, 1);
+    rv = load_committed(r);
+    if (rv != 0) {
+        memcpy(errmsg, r->base.errmsg, SEQ_ERRMSG_LEN);
+        goto err_after_open;
+    }
+    *out = &r->base;
+    return SEQ_OK;
+
+err_after_open:
+    rocksdb_writebatch_wi_destroy(r->batch);
+    rocksdb_writeoptions_destroy(r->wopts);
+    rocksdb_readoptions_destroy(r->ropts);
+    close_db(r->db, r->cf);
+err_after_alloc:
+    seq_free(r);
+    return rv;
+}
+
+int store_rocks_stats(struct store *s, struct store_rocks_stats *out)
+{
+    struct store_rocks *r = rocks_of(s);
+
+    assert(out != NULL);
+    *out = r->stats;
+    return SEQ_OK;
+}
+
+void store_rocks_fail_syncs(struct store *s, bool fail)
+{
+    rocksdb_writeoptions_disable_WAL(rocks_of(s)->wopts, fail ? 1 : 0);
+}

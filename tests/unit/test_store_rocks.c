@@ -1,0 +1,1393 @@
+/* What only the RocksDB store (storage/store_rocks.c) does; the contract it
+ * shares with store_mem is checked in test_store.c. Here: synced data
+ * survives a real close and reopen while staged data does not; a second
+ * opener of a directory, in this process or another, is refused with a
+ * message that says why; values the store did not write (garbage put
+ * straight into a column family with the RocksDB C API) read back as
+ * SEQ_ECORRUPT, never as a crash or as data; the column families of the
+ * layout exist; a torn last WAL record costs only the last sync, while a
+ * damaged earlier one fails the open instead of silently rolling back past
+ * synced writes; user meta keys cannot reach internal ones; the TC encoding
+ * holds at its bounds; the stats count syncs; and a process that dies with
+ * staged writes (SIGKILL, or _exit without a close), or is killed at a
+ * random moment, leaves exactly one whole sync on disk: its last.
+ *
+ * A process to kill is this binary run again as "test_store_rocks --child
+ * MODE ...", so that it starts clean rather than inherit RocksDB's threads
+ * through a bare fork(). */
+
+#define _XOPEN_SOURCE 700 /* mkdtemp, nftw. */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rocksdb/c.h>
+
+#include "harness.h"
+#include "hs_types.h"
+#include "seq_alloc.h"
+#include "seq_err.h"
+#include "seq_rng.h"
+#include "store.h"
+#include "store_recover.h"
+#include "store_rocks.h"
+#include "wire.h"
+
+/* The tag every value starts with (store_rocks.c, K2); garbage is written
+ * behind it too, so that it reaches the decoders. */
+#define VALUE_TAG 0x01
+
+#define PATH_LEN 4096
+
+/* ---- Directories. ---- */
+
+struct tmp {
+    char dir[PATH_LEN];  /* A fresh directory under $TMPDIR or /tmp. */
+    char path[PATH_LEN]; /* The database, inside it. */
+};
+
+static int rm_entry(const char *path,
+                    const struct stat *st,
+                    int type,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+static void tmp_make(struct tmp *t)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n;
+
+    if (tmp == NULL || tmp[0] == '\0') {
+        tmp = "/tmp";
+    }
+    n = snprintf(t->dir, sizeof t->dir, "%s/seq-rocks-XXXXXX", tmp);
+    ASSERT_TRUE(n > 0 && (size_t)n < sizeof t->dir);
+    ASSERT_TRUE(mkdtemp(t->dir) != NULL);
+    n = snprintf(t->path, sizeof t->path, "%s/data", t->dir);
+    ASSERT_TRUE(n > 0 && (size_t)n < sizeof t->path);
+}
+
+static void tmp_remove(struct tmp *t)
+{
+    nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct store *open_ok(const char *path)
+{
+    char errmsg[SEQ_ERRMSG_LEN];
+    struct store *s = NULL;
+    int rv;
+
+    rv = store_rocks_open(path, &s, errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "  %s\n", errmsg);
+    }
+    ASSERT_OK(rv);
+    ASSERT_TRUE(s != NULL);
+    return s;
+}
+
+/* ---- Test data. ---- */
+
+static const struct seq_hash chain_id = { { 0x52, 0x4f, 0x43, 0x4b } };
+
+static void make_qc(struct hs_qc *qc, const struct hs_block *b, int variant)
+{
+    uint32_t i;
+
+    memset(qc, 0, sizeof *qc);
+    qc->epoch = b->epoch;
+    qc->round = b->round;
+    qc->height = b->height;
+    qc->block_id = b->id;
+    qc->n_sigs = 3;
+    for (i = 0; i < qc->n_sigs; i++) {
+        qc->sigs[i].signer = i + (uint32_t)variant;
+        memset(qc->sigs[i].sig.bytes, 0x40 + variant + (int)i, HS_SIG_LEN);
+    }
+}
+
+/* Blocks at heights 1..@n above genesis, payloads of 0 to 300 bytes; the
+ * same @seed gives the same chain in every process. */
+static void make_chain(struct hs_block *blocks, size_t n, uint64_t seed)
+{
+    struct hs_block genesis;
+    struct seq_rng rng;
+    size_t i;
+    size_t j;
+
+    seq_rng_seed(&rng, seed);
+    hs_genesis_block(&chain_id, 1, &genesis);
+    for (i = 0; i < n; i++) {
+        const struct hs_block *parent = i == 0 ? &genesis : &blocks[i - 1];
+        struct hs_block *b = &blocks[i];
+
+        hs_genesis_block(&chain_id, 1, b);
+        b->round = parent->round + 1;
+        b->height = parent->height + 1;
+        b->parent_id = parent->id;
+        b->author = (hs_node_t)(b->round % 4);
+        make_qc(&b->justify, parent, 0);
+        b->payload_len = (size_t)seq_rng_below(&rng, 301);
+        if (b->payload_len > 0) {
+            b->payload = seq_malloc(b->payload_len);
+            for (j = 0; j < b->payload_len; j++) {
+                b->payload[j] = (uint8_t)seq_rng_next(&rng);
+            }
+        }
+        hs_block_seal(b, &chain_id);
+    }
+}
+
+static void free_chain(struct hs_block *blocks, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        hs_block_free(&blocks[i]);
+    }
+}
+
+static void make_safety(struct hs_safety *st, uint64_t variant)
+{
+    memset(st, 0, sizeof *st);
+    st->epoch = 1;
+    st->last_voted_round = variant + 2;
+    st->preferred_round = variant;
+    st->one_chain_round = variant + 1;
+    st->has_last_vote = true;
+    st->last_vote.epoch = 1;
+    st->last_vote.round = variant + 2;
+    st->last_vote.voter = 1;
+    memset(st->last_vote.sig.bytes, (int)(variant & 0xff), HS_SIG_LEN);
+}
+
+static void make_tc(struct hs_tc *tc, hs_round_t round, uint32_t n_sigs)
+{
+    uint32_t i;
+
+    memset(tc, 0, sizeof *tc);
+    tc->epoch = 1;
+    tc->round = round;
+    tc->n_sigs = n_sigs;
+    for (i = 0; i < n_sigs; i++) {
+        tc->sigs[i].signer = HS_MAX_VALIDATORS - 1 - i;
+        tc->sigs[i].high_qc_round = round - 1 - i % 3;
+        memset(tc->sigs[i].sig.bytes, (int)(round + i), HS_SIG_LEN);
+    }
+}
+
+static bool qc_eq(const struct hs_qc *a, const struct hs_qc *b)
+{
+    uint32_t i;
+
+    if (a->epoch != b->epoch || a->round != b->round ||
+        a->height != b->height || !seq_hash_eq(&a->block_id, &b->block_id) ||
+        a->n_sigs != b->n_sigs) {
+        return false;
+    }
+    for (i = 0; i < a->n_sigs; i++) {
+        if (a->sigs[i].signer != b->sigs[i].signer ||
+            memcmp(a->sigs[i].sig.bytes, b->sigs[i].sig.bytes, HS_SIG_LEN) !=
+                0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool tc_eq(const struct hs_tc *a, const struct hs_tc *b)
+{
+    uint32_t i;
+
+    if (a->epoch != b->epoch || a->round != b->round ||
+        a->n_sigs != b->n_sigs) {
+        return false;
+    }
+    for (i = 0; i < a->n_sigs; i++) {
+        if (a->sigs[i].signer != b->sigs[i].signer ||
+            a->sigs[i].high_qc_round != b->sigs[i].high_qc_round ||
+            memcmp(a->sigs[i].sig.bytes, b->sigs[i].sig.bytes, HS_SIG_LEN) !=
+                0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool safety_eq(const struct hs_safety *a, const struct hs_safety *b)
+{
+    return a->epoch == b->epoch && a->last_voted_round == b->last_voted_round &&
+           a->preferred_round == b->preferred_round &&
+           a->one_chain_round == b->one_chain_round &&
+           a->has_last_vote == b->has_last_vote &&
+           a->last_vote.round == b->last_vote.round &&
+           memcmp(a->last_vote.sig.bytes, b->last_vote.sig.bytes, HS_SIG_LEN) ==
+               0;
+}
+
+/* 1 when @s holds @want (payload included), 0 when it has no block under
+ * that id, -1 on any other answer. */
+static int has_block(struct store *s, const struct hs_block *want)
+{
+    struct hs_block got;
+    int rv;
+    int ok;
+
+    rv = store_get_block(s, &want->id, &got);
+    if (rv == SEQ_ENOTFOUND) {
+        return 0;
+    }
+    if (rv != 0) {
+        return -1;
+    }
+    ok = seq_hash_eq(&got.id, &want->id) && got.height == want->height &&
+         got.round == want->round && qc_eq(&got.justify, &want->justify) &&
+         got.payload_len == want->payload_len &&
+         (got.payload_len == 0 ||
+          memcmp(got.payload, want->payload, got.payload_len) == 0);
+    hs_block_free(&got);
+    return ok ? 1 : -1;
+}
+
+/* 1 when meta @key holds the @len bytes at @val, 0 when absent. */
+static int has_meta(struct store *s,
+                    const char *key,
+                    const void *val,
+                    size_t len)
+{
+    void *got = NULL;
+    size_t got_len = 0;
+    int rv;
+    int ok;
+
+    rv = store_get_meta(s, key, &got, &got_len);
+    if (rv == SEQ_ENOTFOUND) {
+        return 0;
+    }
+    if (rv != 0) {
+        return -1;
+    }
+    ok = got_len == len && (len == 0 || memcmp(got, val, len) == 0);
+    seq_free(got);
+    return ok ? 1 : -1;
+}
+
+/* ---- The database behind the store's back. ---- */
+
+#define RAW_MAX_CF 16
+
+struct raw_db {
+    rocksdb_options_t *opts;
+    rocksdb_writeoptions_t *wopts;
+    rocksdb_t *db;
+    char **names;
+    size_t n;
+    rocksdb_column_family_handle_t *cf[RAW_MAX_CF];
+};
+
+/* Open the (closed) database at @path with every family it has. */
+static void raw_open(struct raw_db *raw, const char *path)
+{
+    const rocksdb_options_t *cf_opts[RAW_MAX_CF];
+    char *err = NULL;
+    size_t i;
+
+    memset(raw, 0, sizeof *raw);
+    raw->opts = rocksdb_options_create();
+    raw->names = rocksdb_list_column_families(raw->opts, path, &raw->n, &err);
+    ASSERT_TRUE(err == NULL);
+    ASSERT_LE(raw->n, RAW_MAX_CF);
+    for (i = 0; i < raw->n; i++) {
+        cf_opts[i] = raw->opts;
+    }
+    raw->db = rocksdb_open_column_families(raw->opts, path, (int)raw->n,
+                                           (const char *const *)raw->names,
+                                           cf_opts, raw->cf, &err);
+    if (err != NULL) {
+        fprintf(stderr, "  raw open: %s\n", err);
+    }
+    ASSERT_TRUE(err == NULL);
+    raw->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(raw->wopts, 1);
+}
+
+/* Put @val (@vlen bytes, taken as they are) under @key in family @cf. */
+static void raw_put(struct raw_db *raw,
+                    const char *cf,
+                    const void *key,
+                    size_t klen,
+                    const void *val,
+                    size_t vlen)
+{
+    char *err = NULL;
+    size_t i;
+
+    for (i = 0; i < raw->n; i++) {
+        if (strcmp(raw->names[i], cf) == 0) {
+            break;
+        }
+    }
+    ASSERT_LT(i, raw->n);
+    rocksdb_put_cf(raw->db, raw->wopts, raw->cf[i], key, klen, val, vlen, &err);
+    ASSERT_TRUE(err == NULL);
+}
+
+/* The same, behind the value tag. */
+static void raw_put_tagged(struct raw_db *raw,
+                           const char *cf,
+                           const void *key,
+                           size_t klen,
+                           const void *body,
+                           size_t len)
+{
+    uint8_t *val = seq_malloc(len + 1);
+
+    ASSERT_TRUE(val != NULL);
+    val[0] = VALUE_TAG;
+    if (len > 0) {
+        memcpy(val + 1, body, len);
+    }
+    raw_put(raw, cf, key, klen, val, len + 1);
+    seq_free(val);
+}
+
+static void raw_close(struct raw_db *raw)
+{
+    size_t i;
+
+    for (i = 0; i < raw->n; i++) {
+        rocksdb_column_family_handle_destroy(raw->cf[i]);
+    }
+    rocksdb_close(raw->db);
+    rocksdb_list_column_families_destroy(raw->names, raw->n);
+    rocksdb_writeoptions_destroy(raw->wopts);
+    rocksdb_options_destroy(raw->opts);
+}
+
+static void be64(uint8_t out[8], uint64_t v)
+{
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+/* ---- Close and reopen. ---- */
+
+/* The synced set A and the staged-only set B of the crash scenarios:
+ * blocks[0..3] with QCs, commits at 1..4, safety 1, high QC of blocks[3],
+ * high TC of round 7 and meta "epoch" = "A" are synced; blocks[4..5],
+ * commits 5..6, safety 2, a new QC for blocks[1], high QC of blocks[5], a
+ * TC of round 9 and meta "epoch" = "B", "new" = "x" are only staged. */
+#define AB_BLOCKS 6
+
+static int write_a_then_stage_b(struct store *s, const struct hs_block *b)
+{
+    struct hs_qc qc;
+    struct hs_safety st;
+    struct hs_tc tc;
+    size_t i;
+    int rv = 0;
+
+    for (i = 0; i < 4 && rv == 0; i++) {
+        make_qc(&qc, &b[i], 0);
+        rv = store_put_block(s, &b[i]);
+        rv = rv != 0 ? rv : store_put_qc(s, &qc);
+        rv = rv != 0 ? rv : store_put_commit(s, i + 1, &b[i].id);
+    }
+    make_safety(&st, 1);
+    make_tc(&tc, 7, 3);
+    rv = rv != 0 ? rv : store_put_safety(s, &st);
+    rv = rv != 0 ? rv : store_put_high_qc(s, &qc);
+    rv = rv != 0 ? rv : store_put_high_tc(s, &tc);
+    rv = rv != 0 ? rv : store_put_meta(s, "epoch", "A", 1);
+    rv = rv != 0 ? rv : store_sync(s);
+
+    for (i = 4; i < AB_BLOCKS && rv == 0; i++) {
+        make_qc(&qc, &b[i], 0);
+        rv = store_put_block(s, &b[i]);
+        rv = rv != 0 ? rv : store_put_qc(s, &qc);
+        rv = rv != 0 ? rv : store_put_commit(s, i + 1, &b[i].id);
+    }
+    rv = rv != 0 ? rv : store_put_high_qc(s, &qc);
+    make_qc(&qc, &b[1], 5);
+    make_safety(&st, 2);
+    make_tc(&tc, 9, 4);
+    rv = rv != 0 ? rv : store_put_qc(s, &qc);
+    rv = rv != 0 ? rv : store_put_safety(s, &st);
+    rv = rv != 0 ? rv : store_put_high_tc(s, &tc);
+    rv = rv != 0 ? rv : store_put_meta(s, "epoch", "B", 1);
+    rv = rv != 0 ? rv : store_put_meta(s, "new", "x", 1);
+    return rv;
+}
+
+/* @s holds set A and nothing of set B. */
+static void check_exactly_a(struct store *s, const struct hs_block *b)
+{
+    struct hs_qc qc;
+    struct hs_qc got_qc;
+    struct hs_safety st;
+    struct hs_safety got_st;
+    struct hs_tc tc;
+    struct hs_tc got_tc;
+    struct seq_hash id;
+    hs_height_t height;
+    size_t i;
+
+    for (i = 0; i < AB_BLOCKS; i++) {
+        ASSERT_EQ(has_block(s, &b[i]), i < 4 ? 1 : 0);
+        if (i < 4) {
+            make_qc(&qc, &b[i], 0);
+            ASSERT_OK(store_get_qc(s, &b[i].id, &got_qc));
+            ASSERT_TRUE(qc_eq(&got_qc, &qc));
+            ASSERT_OK(store_get_commit(s, i + 1, &id));
+            ASSERT_TRUE(seq_hash_eq(&id, &b[i].id));
+        } else {
+            ASSERT_ERR(store_get_qc(s, &b[i].id, &got_qc), SEQ_ENOTFOUND);
+            ASSERT_ERR(store_get_commit(s, i + 1, &id), SEQ_ENOTFOUND);
+        }
+    }
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height, 4u);
+    make_safety(&st, 1);
+    ASSERT_OK(store_get_safety(s, &got_st));
+    ASSERT_TRUE(safety_eq(&got_st, &st));
+    make_qc(&qc, &b[3], 0);
+    ASSERT_OK(store_get_high_qc(s, &got_qc));
+    ASSERT_TRUE(qc_eq(&got_qc, &qc));
+    make_tc(&tc, 7, 3);
+    ASSERT_OK(store_get_high_tc(s, &got_tc));
+    ASSERT_TRUE(tc_eq(&got_tc, &tc));
+    ASSERT_EQ(has_meta(s, "epoch", "A", 1), 1);
+    ASSERT_EQ(has_meta(s, "new", NULL, 0), 0);
+}
+
+TEST(store_rocks, close_and_reopen_keep_exactly_the_synced_data)
+{
+    struct tmp t;
+    struct store *s;
+    struct hs_block b[AB_BLOCKS];
+    hs_height_t height;
+
+    make_chain(b, AB_BLOCKS, test_seed());
+    tmp_make(&t);
+    s = open_ok(t.path);
+    ASSERT_OK(write_a_then_stage_b(s, b));
+    store_close(s); /* Not a sync: set B is dropped. */
+    s = open_ok(t.path);
+    check_exactly_a(s, b);
+
+    /* The reopened store goes on: B again, synced this time. */
+    ASSERT_OK(store_put_block(s, &b[4]));
+    ASSERT_OK(store_put_commit(s, 5, &b[4].id));
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+    s = open_ok(t.path);
+    ASSERT_EQ(has_block(s, &b[4]), 1);
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height, 5u);
+    store_close(s);
+    tmp_remove(&t);
+    free_chain(b, AB_BLOCKS);
+}
+
+static bool has_name(char **names, size_t n, const char *want)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(names[i], want) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The closed database at @path has the families of the layout (K1), and
+ * no others. */
+static void check_families(const char *path)
+{
+    static const char *const want[] = { "default", "blocks", "height",  "qc",
+                                        "safety",  "meta",   "batches", "ns" };
+    rocksdb_options_t *opts;
+    char **names;
+    char *err = NULL;
+    size_t n;
+    size_t i;
+
+    opts = rocksdb_options_create();
+    names = rocksdb_list_column_families(opts, path, &n, &err);
+    ASSERT_TRUE(err == NULL);
+    ASSERT_EQ(n, sizeof want / sizeof want[0]);
+    for (i = 0; i < n; i++) {
+        if (!has_name(names, n, want[i])) {
+            fprintf(stderr, "  no column family \"%s\"\n", want[i]);
+        }
+        ASSERT_TRUE(has_name(names, n, want[i]));
+    }
+    rocksdb_list_column_families_destroy(names, n);
+    rocksdb_options_destroy(opts);
+}
+
+TEST(store_rocks, column_families_exist_after_open)
+{
+    struct tmp t;
+
+    tmp_make(&t);
+    store_close(open_ok(t.path));
+    check_families(t.path);
+    /* A reopen finds the same families and adds none. */
+    store_close(open_ok(t.path));
+    check_families(t.path);
+    tmp_remove(&t);
+}
+
+/* ---- The write-ahead log. ---- */
+
+/* The one non-empty WAL file ("NNNNNN.log") of the closed database @path
+ * into @out, and its size. */
+static off_t find_wal(const char *path, char out[PATH_LEN + 64])
+{
+    struct dirent *e;
+    struct stat st;
+    off_t size = 0;
+    DIR *d;
+    int found = 0;
+
+    d = opendir(path);
+    ASSERT_TRUE(d != NULL);
+    for (e = readdir(d); e != NULL; e = readdir(d)) {
+        size_t n = strlen(e->d_name);
+        char file[PATH_LEN + 64];
+
+        if (n < 4 || strcmp(e->d_name + n - 4, ".log") != 0) {
+            continue;
+        }
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        ASSERT_EQ(stat(file, &st), 0);
+        if (st.st_size > 0) {
+            memcpy(out, file, sizeof file);
+            size = st.st_size;
+            found++;
+        }
+    }
+    closedir(d);
+    ASSERT_EQ(found, 1);
+    return size;
+}
+
+/* Three syncs, b[0], b[1], b[2], each one WAL record; then a close, which
+ * leaves them in the WAL (a reopen would flush them to a table). */
+static void three_synced_records(struct tmp *t, const struct hs_block *b)
+{
+    struct store *s;
+    size_t i;
+
+    tmp_make(t);
+    s = open_ok(t->path);
+    for (i = 0; i < 3; i++) {
+        ASSERT_OK(store_put_block(s, &b[i]));
+        ASSERT_OK(store_sync(s));
+    }
+    store_close(s);
+}
+
+TEST(store_rocks, torn_last_wal_record_is_dropped_damaged_earlier_one_fails)
+{
+    static struct store sentinel;
+    char errmsg[SEQ_ERRMSG_LEN];
+    char wal[PATH_LEN + 64];
+    struct tmp t;
+    struct store *s;
+    struct hs_block b[3];
+    off_t size;
+    uint8_t c;
+    int fd;
+
+    make_chain(b, 3, test_seed());
+    /* A crash while the last record was being written: it is dropped, and
+     * the two before it stay. */
+    three_synced_records(&t, b);
+    size = find_wal(t.path, wal);
+    ASSERT_EQ(truncate(wal, size - 5), 0);
+    s = open_ok(t.path);
+    ASSERT_EQ(has_block(s, &b[0]), 1);
+    ASSERT_EQ(has_block(s, &b[1]), 1);
+    ASSERT_EQ(has_block(s, &b[2]), 0);
+    store_close(s);
+    tmp_remove(&t);
+
+    /* The first record damaged, with good ones after it: synced writes
+     * were lost, and the open fails rather than drop them all. */
+    three_synced_records(&t, b);
+    find_wal(t.path, wal);
+    fd = open(wal, O_RDWR);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(pread(fd, &c, 1, 10), 1);
+    c ^= 0xff;
+    ASSERT_EQ(pwrite(fd, &c, 1, 10), 1);
+    close(fd);
+    s = &sentinel;
+    errmsg[0] = '\0';
+    ASSERT_ERR(store_rocks_open(t.path, &s, errmsg), SEQ_EIO);
+    fprintf(stderr, "  %s\n", errmsg);
+    ASSERT_TRUE(s == &sentinel);
+    ASSERT_TRUE(strstr(errmsg, "Corruption") != NULL);
+    tmp_remove(&t);
+    free_chain(b, 3);
+}
+
+/* ---- Opening. ---- */
+
+TEST(store_rocks, second_open_in_one_process_is_refused)
+{
+    static struct store sentinel;
+    char errmsg[SEQ_ERRMSG_LEN];
+    struct tmp t;
+    struct store *s;
+    struct store *s2 = &sentinel;
+
+    tmp_make(&t);
+    s = open_ok(t.path);
+    errmsg[0] = '\0';
+    ASSERT_ERR(store_rocks_open(t.path, &s2, errmsg), SEQ_EIO);
+    fprintf(stderr, "  %s\n", errmsg);
+    ASSERT_TRUE(s2 == &sentinel);
+    ASSERT_TRUE(strstr(errmsg, t.path) != NULL);
+    ASSERT_TRUE(strstr(errmsg, "lock") != NULL);
+    /* The first store is unharmed, and the directory is free once it
+     * closes. */
+    ASSERT_OK(store_put_meta(s, "k", "v", 1));
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+    s = open_ok(t.path);
+    ASSERT_EQ(has_meta(s, "k", "v", 1), 1);
+    store_close(s);
+    tmp_remove(&t);
+}
+
+TEST(store_rocks, open_failures_say_why)
+{
+    static struct store sentinel;
+    char errmsg[SEQ_ERRMSG_LEN];
+    char path[PATH_LEN + 16];
+    struct tmp t;
+    struct store *s = &sentinel;
+    FILE *f;
+
+    tmp_make(&t);
+    /* The parent directory does not exist. */
+    snprintf(path, sizeof path, "%s/no/such/dir", t.dir);
+    errmsg[0] = '\0';
+    ASSERT_ERR(store_rocks_open(path, &s, errmsg), SEQ_EIO);
+    fprintf(stderr, "  %s\n", errmsg);
+    ASSERT_TRUE(s == &sentinel);
+    ASSERT_TRUE(strstr(errmsg, path) != NULL);
+
+    /* The path is a file. */
+    snprintf(path, sizeof path, "%s/file", t.dir);
+    f = fopen(path, "w");
+    ASSERT_TRUE(f != NULL);
+    fclose(f);
+    errmsg[0] = '\0';
+    ASSERT_ERR(store_rocks_open(path, &s, errmsg), SEQ_EIO);
+    fprintf(stderr, "  %s\n", errmsg);
+    ASSERT_TRUE(s == &sentinel);
+    ASSERT_TRUE(strstr(errmsg, path) != NULL);
+    tmp_remove(&t);
+}
+
+/* ---- Values the store did not write (K2). ---- */
+
+/* @rv is SEQ_ECORRUPT and errmsg names @where ("family/..."). */
+static void expect_corrupt(struct store *s, int rv, const char *where)
+{
+    if (rv != SEQ_ECORRUPT || strstr(s->errmsg, where) == NULL) {
+        fprintf(stderr, "  want %s in: %s\n", where, s->errmsg);
+    }
+    ASSERT_ERR(rv, SEQ_ECORRUPT);
+    ASSERT_TRUE(strstr(s->errmsg, where) != NULL);
+    s->errmsg[0] = '\0';
+}
+
+#define N_RANDOM_GARBAGE 300
+
+TEST(store_rocks, garbage_values_read_as_corrupt)
+{
+    static const uint8_t not_protobuf[] = { 0xff, 0xff, 0xff, 0xff };
+    struct tmp t;
+    struct store *s;
+    struct raw_db raw;
+    struct hs_block b[4];
+    struct hs_block got;
+    struct hs_qc qc;
+    struct hs_qc got_qc;
+    struct hs_safety got_st;
+    struct seq_hash id;
+    struct seq_hash keys[N_RANDOM_GARBAGE];
+    struct store_recovery rec;
+    struct seq_rng rng;
+    uint8_t buf[512];
+    uint8_t key[8];
+    uint8_t *enc;
+    size_t enc_len;
+    size_t i;
+    size_t len;
+    void *val;
+    int rv;
+
+    make_chain(b, 4, test_seed());
+    tmp_make(&t);
+    s = open_ok(t.path);
+    for (i = 0; i < 4; i++) {
+        make_qc(&qc, &b[i], 0);
+        ASSERT_OK(store_put_block(s, &b[i]));
+        ASSERT_OK(store_put_qc(s, &qc));
+        ASSERT_OK(store_put_commit(s, i + 1, &b[i].id));
+    }
+    make_safety(&got_st, 1);
+    ASSERT_OK(store_put_safety(s, &got_st));
+    ASSERT_OK(store_put_high_qc(s, &qc));
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+
+    raw_open(&raw, t.path);
+    /* b[0]: no tag at all; b[1]: another format's tag; b[2]: the tag and
+     * no protobuf. */
+    raw_put(&raw, "blocks", b[0].id.bytes, SEQ_HASH_LEN, "", 0);
+    raw_put(&raw, "blocks", b[1].id.bytes, SEQ_HASH_LEN, "\x02zz", 3);
+    raw_put_tagged(&raw, "blocks", b[2].id.bytes, SEQ_HASH_LEN, not_protobuf,
+                   sizeof not_protobuf);
+    /* A well-formed QC filed under another block's id. */
+    make_qc(&qc, &b[0], 0);
+    ASSERT_OK(wire_encode_qc(&qc, &enc, &enc_len));
+    raw_put_tagged(&raw, "qc", b[1].id.bytes, SEQ_HASH_LEN, enc, enc_len);
+    seq_free(enc);
+    raw_put_tagged(&raw, "qc", b[2].id.bytes, SEQ_HASH_LEN, not_protobuf,
+                   sizeof not_protobuf);
+    /* A height entry one byte short of an id. */
+    be64(key, 2);
+    raw_put_tagged(&raw, "height", key, sizeof key, b[1].id.bytes,
+                   SEQ_HASH_LEN - 1);
+    raw_put_tagged(&raw, "safety", "state", 5, not_protobuf,
+                   sizeof not_protobuf);
+    raw_put(&raw, "meta", "high_qc", 7, "", 0);
+    raw_put(&raw, "meta", "u:k", 3, "", 0);
+    /* Random bodies: each decodes or is refused, and nothing crashes. */
+    seq_rng_seed(&rng, test_seed());
+    for (i = 0; i < N_RANDOM_GARBAGE; i++) {
+        size_t j;
+
+        len = (size_t)seq_rng_below(&rng, sizeof buf);
+        for (j = 0; j < len; j++) {
+            buf[j] = (uint8_t)seq_rng_next(&rng);
+        }
+        for (j = 0; j < SEQ_HASH_LEN; j++) {
+            keys[i].bytes[j] = (uint8_t)seq_rng_next(&rng);
+        }
+        raw_put_tagged(&raw, "blocks", keys[i].bytes, SEQ_HASH_LEN, buf, len);
+    }
+    raw_close(&raw);
+
+    s = open_ok(t.path);
+    memset(&got, 0xa5, sizeof got);
+    expect_corrupt(s, store_get_block(s, &b[0].id, &got), "blocks/");
+    expect_corrupt(s, store_get_block(s, &b[1].id, &got), "blocks/");
+    expect_corrupt(s, store_get_block(s, &b[2].id, &got), "blocks/");
+    ASSERT_EQ(got.height, (hs_height_t)0xa5a5a5a5a5a5a5a5u); /* Untouched. */
+    ASSERT_EQ(has_block(s, &b[3]), 1);
+    expect_corrupt(s, store_get_qc(s, &b[1].id, &got_qc), "qc/");
+    expect_corrupt(s, store_get_qc(s, &b[2].id, &got_qc), "qc/");
+    expect_corrupt(s, store_get_commit(s, 2, &id), "height/2");
+    ASSERT_OK(store_get_commit(s, 3, &id));
+    expect_corrupt(s, store_get_safety(s, &got_st), "safety/state");
+    expect_corrupt(s, store_get_high_qc(s, &got_qc), "meta/high_qc");
+    expect_corrupt(s, store_get_meta(s, "k", &val, &len), "meta/u:k");
+    for (i = 0; i < N_RANDOM_GARBAGE; i++) {
+        rv = store_get_block(s, &keys[i], &got);
+        if (rv == 0) {
+            hs_block_free(&got);
+        } else {
+            ASSERT_ERR(rv, SEQ_ECORRUPT);
+        }
+    }
+    /* Recovery refuses to start from it (DESIGN §8). */
+    ASSERT_ERR(store_recovery_load(s, &rec), SEQ_ECORRUPT);
+    /* A value that fails to decode does not break the store. */
+    ASSERT_OK(store_put_block(s, &b[0]));
+    ASSERT_OK(store_sync(s));
+    ASSERT_EQ(has_block(s, &b[0]), 1);
+    store_close(s);
+    tmp_remove(&t);
+    free_chain(b, 4);
+}
+
+/* Write @body (behind the tag, or as is when @tagged is false) as meta
+ * @key into the database of @t, then reopen it. */
+static struct store *corrupt_meta(struct tmp *t,
+                                  const char *key,
+                                  const void *body,
+                                  size_t len,
+                                  bool tagged)
+{
+    struct raw_db raw;
+
+    raw_open(&raw, t->path);
+    if (tagged) {
+        raw_put_tagged(&raw, "meta", key, strlen(key), body, len);
+    } else {
+        raw_put(&raw, "meta", key, strlen(key), body, len);
+    }
+    raw_close(&raw);
+    return open_ok(t->path);
+}
+
+TEST(store_rocks, garbage_tc_and_committed_height_are_corrupt)
+{
+    static struct store sentinel;
+    char errmsg[SEQ_ERRMSG_LEN];
+    uint8_t body[8 + 8 + 4 + 2 * (4 + 8 + HS_SIG_LEN)];
+    struct tmp t;
+    struct store *s;
+    struct hs_tc got;
+    size_t i;
+
+    tmp_make(&t);
+    store_close(open_ok(t.path));
+    memset(body, 0, sizeof body);
+    body[19] = 1; /* n_sigs = 1, big-endian. */
+
+    /* Too short for its header. */
+    s = corrupt_meta(&t, "high_tc", body, 19, true);
+    memset(&got, 0xa5, sizeof got);
+    expect_corrupt(s, store_get_high_tc(s, &got), "meta/high_tc");
+    ASSERT_EQ(got.n_sigs, 0xa5a5a5a5u);
+    store_close(s);
+    /* One signature announced, two present; then none present. */
+    s = corrupt_meta(&t, "high_tc", body, sizeof body, true);
+    expect_corrupt(s, store_get_high_tc(s, &got), "meta/high_tc");
+    store_close(s);
+    s = corrupt_meta(&t, "high_tc", body, 20, true);
+    expect_corrupt(s, store_get_high_tc(s, &got), "meta/high_tc");
+    store_close(s);
+    /* More signatures than validators. */
+    body[19] = HS_MAX_VALIDATORS + 1;
+    s = corrupt_meta(&t, "high_tc", body, 20, true);
+    expect_corrupt(s, store_get_high_tc(s, &got), "meta/high_tc");
+    store_close(s);
+    /* A signer out of range (the first signature's signer is bytes 20-23). */
+    body[19] = 1;
+    body[23] = HS_MAX_VALIDATORS;
+    s = corrupt_meta(&t, "high_tc", body, 20 + 4 + 8 + HS_SIG_LEN, true);
+    expect_corrupt(s, store_get_high_tc(s, &got), "meta/high_tc");
+    store_close(s);
+    /* The same with a valid signer reads back. */
+    body[23] = HS_MAX_VALIDATORS - 1;
+    s = corrupt_meta(&t, "high_tc", body, 20 + 4 + 8 + HS_SIG_LEN, true);
+    ASSERT_OK(store_get_high_tc(s, &got));
+    ASSERT_EQ(got.n_sigs, 1u);
+    ASSERT_EQ(got.sigs[0].signer, HS_MAX_VALIDATORS - 1u);
+    for (i = 1; i < HS_MAX_VALIDATORS; i++) {
+        ASSERT_EQ(got.sigs[i].signer, 0u); /* Zeroed past n_sigs. */
+    }
+    store_close(s);
+
+    /* The committed height is read at open: a bad one fails the open. */
+    for (i = 0; i < 2; i++) {
+        struct raw_db raw;
+
+        raw_open(&raw, t.path);
+        if (i == 0) {
+            raw_put_tagged(&raw, "meta", "committed_height", 16, body, 7);
+        } else {
+            raw_put(&raw, "meta", "committed_height", 16, body, 8);
+        }
+        raw_close(&raw);
+        s = &sentinel;
+        errmsg[0] = '\0';
+        ASSERT_ERR(store_rocks_open(t.path, &s, errmsg), SEQ_ECORRUPT);
+        fprintf(stderr, "  %s\n", errmsg);
+        ASSERT_TRUE(s == &sentinel);
+        ASSERT_TRUE(strstr(errmsg, "meta/committed_height") != NULL);
+    }
+    tmp_remove(&t);
+}
+
+/* ---- Meta keys, TCs, big blocks. ---- */
+
+TEST(store_rocks, user_meta_keys_cannot_reach_internal_ones)
+{
+    uint8_t height[8];
+    struct tmp t;
+    struct store *s;
+    struct hs_block b[1];
+    struct hs_qc qc;
+    struct hs_tc tc;
+    hs_height_t h;
+
+    make_chain(b, 1, test_seed());
+    be64(height, 99);
+    tmp_make(&t);
+    s = open_ok(t.path);
+    ASSERT_OK(store_put_meta(s, "committed_height", height, sizeof height));
+    ASSERT_OK(store_put_meta(s, "high_qc", "x", 1));
+    ASSERT_OK(store_put_meta(s, "high_tc", "", 0));
+    ASSERT_OK(store_put_meta(s, "state", "y", 1));
+    ASSERT_ERR(store_committed_height(s, &h), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_high_qc(s, &qc), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_high_tc(s, &tc), SEQ_ENOTFOUND);
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+
+    s = open_ok(t.path);
+    ASSERT_ERR(store_committed_height(s, &h), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_high_qc(s, &qc), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_high_tc(s, &tc), SEQ_ENOTFOUND);
+    /* And the other way round. */
+    ASSERT_OK(store_put_commit(s, 1, &b[0].id));
+    make_qc(&qc, &b[0], 0);
+    ASSERT_OK(store_put_high_qc(s, &qc));
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+    s = open_ok(t.path);
+    ASSERT_OK(store_committed_height(s, &h));
+    ASSERT_EQ(h, 1u);
+    ASSERT_EQ(has_meta(s, "committed_height", height, sizeof height), 1);
+    ASSERT_EQ(has_meta(s, "high_qc", "x", 1), 1);
+    ASSERT_EQ(has_meta(s, "high_tc", "", 0), 1);
+    ASSERT_EQ(has_meta(s, "state", "y", 1), 1);
+    store_close(s);
+    tmp_remove(&t);
+    free_chain(b, 1);
+}
+
+TEST(store_rocks, tc_round_trips_at_its_bounds)
+{
+    struct tmp t;
+    struct store *s;
+    struct hs_tc tc;
+    struct hs_tc got;
+    struct hs_tc bad;
+    uint32_t n_sigs[3] = { 0, 1, HS_MAX_VALIDATORS };
+    size_t i;
+
+    tmp_make(&t);
+    s = open_ok(t.path);
+    for (i = 0; i < 3; i++) {
+        make_tc(&tc, UINT64_MAX - i, n_sigs[i]);
+        tc.epoch = UINT64_MAX;
+        ASSERT_OK(store_put_high_tc(s, &tc));
+        ASSERT_OK(store_get_high_tc(s, &got));
+        ASSERT_TRUE(tc_eq(&got, &tc));
+        ASSERT_OK(store_sync(s));
+        store_close(s);
+        s = open_ok(t.path);
+        ASSERT_OK(store_get_high_tc(s, &got));
+        ASSERT_TRUE(tc_eq(&got, &tc));
+    }
+    /* What a decoder would refuse is refused at the put; the stored TC
+     * stays. */
+    make_tc(&bad, 5, HS_MAX_VALIDATORS);
+    bad.n_sigs = HS_MAX_VALIDATORS + 1;
+    s->errmsg[0] = '\0';
+    ASSERT_ERR(store_put_high_tc(s, &bad), SEQ_EINVAL);
+    ASSERT_TRUE(strstr(s->errmsg, "put_high_tc") != NULL);
+    make_tc(&bad, 5, 2);
+    bad.sigs[1].signer = HS_MAX_VALIDATORS;
+    ASSERT_ERR(store_put_high_tc(s, &bad), SEQ_EINVAL);
+    ASSERT_OK(store_get_high_tc(s, &got));
+    ASSERT_TRUE(tc_eq(&got, &tc));
+    store_close(s);
+    tmp_remove(&t);
+}
+
+TEST(store_rocks, largest_block_round_trips)
+{
+    struct tmp t;
+    struct store *s;
+    struct hs_block b[1];
+    struct seq_rng rng;
+    size_t i;
+
+    make_chain(b, 1, test_seed());
+    seq_free(b[0].payload);
+    b[0].payload_len = HS_MAX_PAYLOAD;
+    b[0].payload = seq_malloc(HS_MAX_PAYLOAD);
+    ASSERT_TRUE(b[0].payload != NULL);
+    seq_rng_seed(&rng, test_seed());
+    for (i = 0; i < HS_MAX_PAYLOAD; i += 8) {
+        uint64_t v = seq_rng_next(&rng);
+
+        memcpy(b[0].payload + i, &v, 8);
+    }
+    hs_block_seal(&b[0], &chain_id);
+    tmp_make(&t);
+    s = open_ok(t.path);
+    ASSERT_OK(store_put_block(s, &b[0]));
+    ASSERT_EQ(has_block(s, &b[0]), 1);
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+    s = open_ok(t.path);
+    ASSERT_EQ(has_block(s, &b[0]), 1);
+    store_close(s);
+    tmp_remove(&t);
+    free_chain(b, 1);
+}
+
+/* ---- Stats. ---- */
+
+TEST(store_rocks, stats_count_syncs_and_their_cost)
+{
+    struct tmp t;
+    struct store *s;
+    struct store_rocks_stats st;
+    struct hs_block b[3];
+    size_t i;
+
+    make_chain(b, 3, test_seed());
+    tmp_make(&t);
+    s = open_ok(t.path);
+    ASSERT_OK(store_rocks_stats(s, &st));
+    ASSERT_EQ(st.syncs, 0u);
+    ASSERT_EQ(st.empty_syncs, 0u);
+    ASSERT_EQ(st.sync_us_total, 0u);
+    ASSERT_EQ(st.sync_bytes_total, 0u);
+    ASSERT_TRUE(st.compression != NULL);
+    fprintf(stderr, "  compression: %s\n", st.compression);
+
+    ASSERT_OK(store_sync(s)); /* Nothing staged: no write. */
+    ASSERT_OK(store_rocks_stats(s, &st));
+    ASSERT_EQ(st.syncs, 0u);
+    ASSERT_EQ(st.empty_syncs, 1u);
+    for (i = 0; i < 3; i++) {
+        ASSERT_OK(store_put_block(s, &b[i]));
+        ASSERT_OK(store_put_commit(s, i + 1, &b[i].id));
+        ASSERT_OK(store_sync(s));
+        ASSERT_OK(store_rocks_stats(s, &st));
+        ASSERT_EQ(st.syncs, i + 1);
+        ASSERT_GT(st.sync_bytes_last, b[i].payload_len);
+        ASSERT_LE(st.sync_us_last, st.sync_us_max);
+        ASSERT_LE(st.sync_us_max, st.sync_us_total);
+        ASSERT_LE(st.sync_bytes_last, st.sync_bytes_total);
+    }
+    ASSERT_EQ(st.empty_syncs, 1u);
+    fprintf(stderr, "  3 syncs: %" PRIu64 " us in all, %" PRIu64 " bytes\n",
+            st.sync_us_total, st.sync_bytes_total);
+
+    /* A failed sync is not counted, and the stats still answer. */
+    ASSERT_OK(store_put_block(s, &b[0]));
+    store_rocks_fail_syncs(s, true);
+    ASSERT_ERR(store_sync(s), SEQ_EIO);
+    fprintf(stderr, "  %s\n", s->errmsg);
+    ASSERT_OK(store_rocks_stats(s, &st));
+    ASSERT_EQ(st.syncs, 3u);
+    store_close(s);
+    tmp_remove(&t);
+    free_chain(b, 3);
+}
+
+/* ---- Real processes. ---- */
+
+#define LOOP_BLOCKS 400
+
+/* The child's loop: sync number k (from 1) writes blocks[k-1] with its QC
+ * as the high QC, the commit of height k, safety state k and meta "k" =
+ * k; after each sync, the child writes k to @ack_fd. */
+static int child_loop(struct store *s, const struct hs_block *b, int ack_fd)
+{
+    struct hs_qc qc;
+    struct hs_safety st;
+    char text[24];
+    uint32_t k;
+    int rv = 0;
+
+    for (k = 1; k <= LOOP_BLOCKS && rv == 0; k++) {
+        make_qc(&qc, &b[k - 1], 0);
+        make_safety(&st, k);
+        snprintf(text, sizeof text, "%" PRIu32, k);
+        rv = store_put_block(s, &b[k - 1]);
+        rv = rv != 0 ? rv : store_put_qc(s, &qc);
+        rv = rv != 0 ? rv : store_put_high_qc(s, &qc);
+        rv = rv != 0 ? rv : store_put_commit(s, k, &b[k - 1].id);
+        rv = rv != 0 ? rv : store_put_safety(s, &st);
+        rv = rv != 0 ? rv : store_put_meta(s, "k", text, strlen(text));
+        rv = rv != 0 ? rv : store_sync(s);
+        if (rv == 0 && write(ack_fd, &k, sizeof k) != (ssize_t)sizeof k) {
+            rv = SEQ_EIO;
+        }
+    }
+    return rv;
+}
+
+/* test_store_rocks --child MODE PATH SEED [FD [FD]]:
+ *   kill  write set A, stage set B, then SIGKILL itself;
+ *   exit  the same, then _exit(0) without closing;
+ *   loop  child_loop() with acks on FD, until killed;
+ *   hold  open, write one byte to the first FD, and keep the store open
+ *         until the second FD reaches end of file. */
+static int child_main(int argc, char **argv)
+{
+    char errmsg[SEQ_ERRMSG_LEN];
+    struct hs_block *b;
+    struct store *s;
+    const char *mode;
+    uint64_t seed;
+    int rv;
+
+    if (argc < 5) {
+        return 2;
+    }
+    mode = argv[2];
+    seed = strtoull(argv[4], NULL, 0);
+    rv = store_rocks_open(argv[3], &s, errmsg);
+    if (rv != 0) {
+        fprintf(stderr, "child: %s\n", errmsg);
+        return 2;
+    }
+    if (strcmp(mode, "hold") == 0 && argc == 7) {
+        char c = 'r';
+
+        if (write(atoi(argv[5]), &c, 1) != 1) {
+            return 2;
+        }
+        while (read(atoi(argv[6]), &c, 1) > 0) {
+        }
+        store_close(s);
+        return 0;
+    }
+    b = seq_calloc(LOOP_BLOCKS, sizeof *b);
+    if (b == NULL) {
+        return 2;
+    }
+    make_chain(b, LOOP_BLOCKS, seed);
+    if (strcmp(mode, "loop") == 0 && argc == 6) {
+        rv = child_loop(s, b, atoi(argv[5]));
+    } else {
+        rv = write_a_then_stage_b(s, b);
+    }
+    if (rv != 0) {
+        fprintf(stderr, "child: %s\n", s->errmsg);
+        return 2;
+    }
+    if (strcmp(mode, "kill") == 0) {
+        raise(SIGKILL);
+    } else if (strcmp(mode, "exit") == 0) {
+        _exit(0);
+    }
+    return 2;
+}
+
+/* Run this binary as a child in @mode on @path; @fd1, @fd2 are -1 or
+ * descriptors the child inherits. */
+static pid_t spawn(const char *mode, const char *path, int fd1, int fd2)
+{
+    char seed[24];
+    char a1[16];
+    char a2[16];
+    pid_t pid;
+
+    snprintf(seed, sizeof seed, "%" PRIu64, test_seed());
+    snprintf(a1, sizeof a1, "%d", fd1);
+    snprintf(a2, sizeof a2, "%d", fd2);
+    pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        execl("/proc/self/exe", "test_store_rocks", "--child", mode, path, seed,
+              fd1 < 0 ? NULL : a1, fd2 < 0 ? NULL : a2, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Keep @fd, one of the parent's ends of a pipe, out of children: a child
+ * holding the write end of its own input would never see end of file. */
+static void cloexec(int fd)
+{
+    ASSERT_EQ(fcntl(fd, F_SETFD, FD_CLOEXEC), 0);
+}
+
+static int wait_child(pid_t pid)
+{
+    int status = 0;
+
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+/* A child that dies in @mode with set B staged leaves set A, exactly. */
+static void check_child_dies(const char *mode, int want_signal)
+{
+    struct tmp t;
+    struct store *s;
+    struct hs_block b[AB_BLOCKS];
+    int status;
+
+    make_chain(b, AB_BLOCKS, test_seed());
+    tmp_make(&t);
+    status = wait_child(spawn(mode, t.path, -1, -1));
+    if (want_signal != 0) {
+        ASSERT_TRUE(WIFSIGNALED(status));
+        ASSERT_EQ(WTERMSIG(status), want_signal);
+    } else {
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ(WEXITSTATUS(status), 0);
+    }
+    s = open_ok(t.path);
+    check_exactly_a(s, b);
+    store_close(s);
+    tmp_remove(&t);
+    free_chain(b, AB_BLOCKS);
+}
+
+TEST(store_rocks, sigkill_with_staged_writes_keeps_the_last_sync)
+{
+    check_child_dies("kill", SIGKILL);
+}
+
+TEST(store_rocks, exit_without_close_keeps_the_last_sync)
+{
+    check_child_dies("exit", 0);
+}
+
+/* The database holds exactly the state after loop sync @k. */
+static void check_loop_state(struct store *s,
+                             const struct hs_block *b,
+                             uint32_t k)
+{
+    struct hs_qc qc;
+    struct hs_qc got;
+    struct hs_safety st;
+    struct hs_safety got_st;
+    struct seq_hash id;
+    char text[24];
+    uint32_t i;
+
+    for (i = 1; i <= LOOP_BLOCKS; i++) {
+        ASSERT_EQ(has_block(s, &b[i - 1]), i <= k ? 1 : 0);
+        ASSERT_ERR(store_get_commit(s, i, &id),
+                   i <= k ? SEQ_OK : SEQ_ENOTFOUND);
+        ASSERT_ERR(store_get_qc(s, &b[i - 1].id, &got),
+                   i <= k ? SEQ_OK : SEQ_ENOTFOUND);
+    }
+    make_qc(&qc, &b[k - 1], 0);
+    ASSERT_OK(store_get_high_qc(s, &got));
+    ASSERT_TRUE(qc_eq(&got, &qc));
+    make_safety(&st, k);
+    ASSERT_OK(store_get_safety(s, &got_st));
+    ASSERT_TRUE(safety_eq(&got_st, &st));
+    snprintf(text, sizeof text, "%" PRIu32, k);
+    ASSERT_EQ(has_meta(s, "k", text, strlen(text)), 1);
+}
+
+TEST(store_rocks, sigkill_at_a_random_moment_keeps_a_whole_sync)
+{
+    struct hs_block *b;
+    struct seq_rng rng;
+    int round;
+
+    b = seq_calloc(LOOP_BLOCKS, sizeof *b);
+    ASSERT_TRUE(b != NULL);
+    make_chain(b, LOOP_BLOCKS, test_seed());
+    seq_rng_seed(&rng, test_seed());
+    for (round = 0; round < 3; round++) {
+        struct tmp t;
+        struct store *s;
+        int fds[2];
+        uint32_t target = (uint32_t)seq_rng_range(&rng, 3, 60);
+        uint32_t acked = 0;
+        hs_height_t height;
+        pid_t pid;
+        int status;
+
+        tmp_make(&t);
+        ASSERT_EQ(pipe(fds), 0);
+        cloexec(fds[0]);
+        pid = spawn("loop", t.path, fds[1], -1);
+        close(fds[1]);
+        while (acked < target) {
+            ASSERT_EQ(read(fds[0], &acked, sizeof acked),
+                      (ssize_t)sizeof acked);
+        }
+        /* The child is somewhere in sync acked + 1 or later: staging,
+         * writing, or fsyncing. */
+        ASSERT_EQ(kill(pid, SIGKILL), 0);
+        status = wait_child(pid);
+        close(fds[0]);
+        ASSERT_TRUE(WIFSIGNALED(status));
+
+        s = open_ok(t.path);
+        ASSERT_OK(store_committed_height(s, &height));
+        fprintf(stderr, "  acked %" PRIu32 ", found sync %" PRIu64 "\n", acked,
+                height);
+        ASSERT_GE(height, acked);
+        ASSERT_LE(height, LOOP_BLOCKS);
+        check_loop_state(s, b, (uint32_t)height);
+        store_close(s);
+        tmp_remove(&t);
+    }
+    free_chain(b, LOOP_BLOCKS);
+    seq_free(b);
+}
+
+TEST(store_rocks, another_process_holding_the_directory_is_refused)
+{
+    static struct store sentinel;
+    char errmsg[SEQ_ERRMSG_LEN];
+    struct tmp t;
+    struct store *s = &sentinel;
+    int ready[2];
+    int release[2];
+    pid_t pid;
+    char c;
+    int status;
+
+    tmp_make(&t);
+    ASSERT_EQ(pipe(ready), 0);
+    ASSERT_EQ(pipe(release), 0);
+    cloexec(ready[0]);
+    cloexec(release[1]);
+    pid = spawn("hold", t.path, ready[1], release[0]);
+    close(ready[1]);
+    close(release[0]);
+    ASSERT_EQ(read(ready[0], &c, 1), 1);
+
+    errmsg[0] = '\0';
+    ASSERT_ERR(store_rocks_open(t.path, &s, errmsg), SEQ_EIO);
+    fprintf(stderr, "  %s\n", errmsg);
+    ASSERT_TRUE(s == &sentinel);
+    ASSERT_TRUE(strstr(errmsg, "lock") != NULL);
+
+    close(release[1]); /* The child closes its store and exits. */
+    status = wait_child(pid);
+    close(ready[0]);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    store_close(open_ok(t.path));
+    tmp_remove(&t);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--child") == 0) {
+        return child_main(argc, argv);
+    }
+    return harness_run(argc, argv);
+}
