@@ -1,6 +1,7 @@
-/* Round timing (hs_pacemaker.h). Exponential back-off: after k rounds in a
- * row that ended by timeout, a round lasts base * 2^k, capped. A QC proves
- * the network is back, so the next round starts at the base again. */
+/* Round timing (hs_pacemaker.h). Exponential back-off: after k >= 1 rounds
+ * in a row that ended by timeout, a round lasts base * 2^(k-1), capped. A
+ * QC proves the network is back, so the next round starts at the base
+ * again. */
 
 #include "hs_pacemaker.h"
 
@@ -19,7 +20,11 @@ void hs_pacemaker_init(struct hs_pacemaker *pm,
 
 uint64_t hs_pacemaker_duration(const struct hs_pacemaker *pm)
 {
-    unsigned shift = pm->consecutive_timeouts;
+    /* One round ended by TC is what a single dead leader always costs
+     * (the round before it loses its votes to it): do not punish the next
+     * round for that; double from the second TC in a row. */
+    unsigned shift =
+        pm->consecutive_timeouts > 0 ? pm->consecutive_timeouts - 1 : 0;
     uint64_t d;
 
     if (shift > HS_MAX_BACKOFF_SHIFT) {

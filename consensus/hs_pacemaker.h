@@ -1,7 +1,8 @@
 /* The pacemaker: which round the replica is in and when that round times
  * out. Jolteon: round r ends with a QC or TC for r; the timer starts at the
- * base timeout and doubles with each consecutive round that ended by a TC,
- * up to a cap, and falls back to the base on a QC (progress). */
+ * base timeout and doubles with each consecutive round that ended by a TC
+ * after the first (one dead leader always costs one), up to a cap, and
+ * falls back to the base on a QC (progress). */
 
 #ifndef SEQ_CONSENSUS_HS_PACEMAKER_H
 #define SEQ_CONSENSUS_HS_PACEMAKER_H

@@ -27,11 +27,13 @@
  *      libzmq attaches the new pipe before it emits the event, and reading
  *      ZMQ_EVENTS makes the DEALER take the pipe, so the hello goes out on
  *      the new connection. ZeroMQ keeps order on a connection; hence a
- *      consensus frame is accepted only from the ROUTER routing id that
- *      carried the validator's latest hello, and only if that hello matched
- *      our genesis. Frames from a validator whose latest hello named another
- *      genesis count as dropped_mismatch; frames from any other connection
- *      of it (no hello yet, an older connection) count as dropped_bad.
+ *      consensus frame is accepted only from a ROUTER connection that
+ *      carried a hello matching our genesis. The last MESH_CONNS_PER_PEER
+ *      connections of each validator are remembered with their verdicts,
+ *      so that a second connection bearing a validator's key (a restarted
+ *      process, a standby with a copied home) cannot cut the first one off.
+ *      Frames on a connection whose hello named another genesis count as
+ *      dropped_mismatch; on one without a hello, as dropped_bad.
  * (M4) A peer counts in net_mesh_peers() when our DEALER to it has completed
  *      a handshake since its last disconnect and its latest hello matched.
  *      ZMTP heartbeats turn a silently dead peer into a disconnect within
@@ -81,7 +83,8 @@
 #define MESH_HELLO_LEN            (SEQ_HASH_LEN + 4)
 #define MESH_RID_MAX              255 /* Longest ZeroMQ routing id. */
 #define MESH_RECONNECT_IVL_MS     100
-#define MESH_RECONNECT_IVL_MAX_MS 2000
+#define MESH_RECONNECT_IVL_MAX_MS 500
+#define MESH_CONNS_PER_PEER       4
 #define MESH_HEARTBEAT_IVL_MS     1000
 #define MESH_HEARTBEAT_TIMEOUT_MS 5000
 #define MESH_BURST                64 /* Frames between housekeeping (M6). */
@@ -100,14 +103,22 @@ enum mesh_hello {
     HELLO_MISMATCHED,
 };
 
+struct mesh_conn {
+    uint8_t rid[MESH_RID_MAX]; /* ROUTER routing id. */
+    size_t rid_len;
+    enum mesh_hello hello;
+};
+
 struct mesh_peer {
     void *dealer;  /* NULL for ourselves. */
     void *monitor; /* PAIR reading the DEALER's monitor events. */
     enum mesh_link link;
     bool refused; /* Its ZAP handler refused our key since the last up. */
-    enum mesh_hello hello;     /* Verdict of the latest hello. */
-    uint8_t rid[MESH_RID_MAX]; /* ROUTER routing id that carried it. */
-    size_t rid_len;
+    enum mesh_hello hello; /* Verdict of the latest hello. */
+    /* (M3) Connections from this validator that carried a hello, with
+     * each one's verdict: a ring of the most recent few. */
+    struct mesh_conn conns[MESH_CONNS_PER_PEER];
+    unsigned n_conns, next_conn;
 };
 
 struct net_mesh {
@@ -851,6 +862,21 @@ static bool sender_index(const struct net_mesh *mesh,
     return true;
 }
 
+/* The connection @rid of @peer, if it carried a hello. */
+static struct mesh_conn *conn_find(struct mesh_peer *peer, zmq_msg_t *rid)
+{
+    unsigned i;
+
+    for (i = 0; i < peer->n_conns; i++) {
+        struct mesh_conn *c = &peer->conns[i];
+        if (c->rid_len == zmq_msg_size(rid) &&
+            memcmp(c->rid, zmq_msg_data(rid), c->rid_len) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
 static void hello_on(struct net_mesh *mesh,
                      hs_node_t from,
                      zmq_msg_t *rid,
@@ -859,6 +885,7 @@ static void hello_on(struct net_mesh *mesh,
     struct mesh_peer *peer = &mesh->peers[from];
     const uint8_t *b = zmq_msg_data(body);
     enum mesh_hello verdict = HELLO_MATCHED;
+    struct mesh_conn *conn;
     uint32_t claimed;
 
     if (zmq_msg_size(body) != MESH_HELLO_LEN) {
@@ -883,8 +910,17 @@ static void hello_on(struct net_mesh *mesh,
         log_peer(SEQ_LOG_INFO, from, "peer hello matched");
     }
     peer->hello = verdict;
-    peer->rid_len = zmq_msg_size(rid);
-    memcpy(peer->rid, zmq_msg_data(rid), peer->rid_len);
+    conn = conn_find(peer, rid);
+    if (conn == NULL) {
+        conn = &peer->conns[peer->next_conn];
+        peer->next_conn = (peer->next_conn + 1) % MESH_CONNS_PER_PEER;
+        if (peer->n_conns < MESH_CONNS_PER_PEER) {
+            peer->n_conns++;
+        }
+        conn->rid_len = zmq_msg_size(rid);
+        memcpy(conn->rid, zmq_msg_data(rid), conn->rid_len);
+    }
+    conn->hello = verdict;
 }
 
 /* (M3) Whether a consensus frame from @from on connection @rid is handed
@@ -894,19 +930,18 @@ static bool consensus_admit(struct net_mesh *mesh,
                             zmq_msg_t *rid,
                             zmq_msg_t *body)
 {
-    const struct mesh_peer *peer = &mesh->peers[from];
+    struct mesh_conn *conn = conn_find(&mesh->peers[from], rid);
 
     if (zmq_msg_size(body) == 0 || zmq_msg_size(body) > mesh->max_frame) {
         mesh->stats.dropped_bad++;
         return false;
     }
-    if (peer->hello == HELLO_MISMATCHED) {
-        mesh->stats.dropped_mismatch++;
+    if (conn == NULL) {
+        mesh->stats.dropped_bad++; /* No hello on this connection. */
         return false;
     }
-    if (peer->hello != HELLO_MATCHED || zmq_msg_size(rid) != peer->rid_len ||
-        memcmp(zmq_msg_data(rid), peer->rid, peer->rid_len) != 0) {
-        mesh->stats.dropped_bad++;
+    if (conn->hello == HELLO_MISMATCHED) {
+        mesh->stats.dropped_mismatch++;
         return false;
     }
     return true;

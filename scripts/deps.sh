@@ -8,7 +8,7 @@ REQUIRED=(
     build-essential cmake ninja-build pkg-config clang clang-format
     libzmq3-dev librocksdb-dev libprotobuf-c-dev protobuf-c-compiler
     libsecp256k1-dev libssl-dev libmicrohttpd-dev libjansson-dev
-    libinih-dev libcmocka-dev git python3
+    libinih-dev libcmocka-dev git python3 python3-zmq
 )
 # Installed when the distribution has them: clang's sanitizer and libFuzzer
 # runtimes are packaged separately on Debian 12, and not at all elsewhere.
