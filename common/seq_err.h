@@ -17,7 +17,8 @@
     X(EUNSAFE, -9, "refused by the safety rules")                \
     X(EAGAIN, -10, "not ready yet; retry when the data arrives") \
     X(EFULL, -11, "capacity exhausted")                          \
-    X(EEXIST, -12, "already present")
+    X(EEXIST, -12, "already present")                            \
+    X(ETOOBIG, -13, "too large")
 
 enum seq_err {
     SEQ_OK = 0,
