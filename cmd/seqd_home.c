@@ -490,9 +490,11 @@ static const char keygen_usage[] =
     "\n"
     "Generate a secp256k1 validator key and a CURVE node key. With --home\n"
     "(or $SEQ_HOME) they are written to DIR/priv_validator_key.json and\n"
-    "DIR/node_key.json (mode 0600; existing keys are never overwritten).\n"
-    "Either way the public keys are printed as JSON, ready for a genesis:\n"
+    "DIR/node_key.json (mode 0600; existing keys are never overwritten)\n"
+    "and the public keys are printed as JSON, ready for a genesis:\n"
     "  {\"pubkey\": \"<64 hex>\", \"node_key\": \"<40 Z85>\"}\n"
+    "Without a home the keys exist nowhere else, so the secret halves are\n"
+    "printed too (\"seckey\", \"node_secret_key\"): keep them secret.\n"
     "\n"
     "  --home DIR   write the keys into this home directory\n";
 
@@ -542,11 +544,32 @@ int seqd_keygen_main(int argc, char **argv)
             rv = write_keys("keygen", home, &keys);
         }
     }
-    if (rv == 0) {
+    if (rv == 0 && home != NULL) {
         seq_hex_encode(keys.validator.pubkey.bytes, HS_PUBKEY_LEN, pubkey);
         zmq_z85_encode(node_key, keys.node.public_key, NET_CURVE_KEY_LEN);
         printf("{\"pubkey\": \"%s\", \"node_key\": \"%s\"}\n", pubkey,
                node_key);
+    } else if (rv == 0) {
+        /* No home: the keys exist nowhere but here, so print all of them
+         * (public keys alone would be a validator slot nobody can sign
+         * for). */
+        char seckey[2 * 32 + 1];
+        char node_secret[41];
+
+        seq_hex_encode(keys.validator.pubkey.bytes, HS_PUBKEY_LEN, pubkey);
+        seq_hex_encode(keys.validator.seckey, 32, seckey);
+        zmq_z85_encode(node_key, keys.node.public_key, NET_CURVE_KEY_LEN);
+        zmq_z85_encode(node_secret, keys.node.secret_key, NET_CURVE_KEY_LEN);
+        fputs(
+            "seqd keygen: no --home: printing the SECRET keys; store them "
+            "as priv_validator_key.json and node_key.json (mode 0600)\n",
+            stderr);
+        printf(
+            "{\"pubkey\": \"%s\", \"seckey\": \"%s\", \"node_key\": "
+            "\"%s\", \"node_secret_key\": \"%s\"}\n",
+            pubkey, seckey, node_key, node_secret);
+        explicit_bzero(seckey, sizeof seckey);
+        explicit_bzero(node_secret, sizeof node_secret);
     }
     explicit_bzero(&keys, sizeof keys);
     return rv;

@@ -25,6 +25,7 @@
 
 #include "net_home.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -404,17 +405,45 @@ static bool hostport_ok(const char *s, bool listen)
     return number(colon + 1, port_len) <= 65535;
 }
 
+/* Whether the host part of @s (up to its last ':') is an IPv4 literal, or
+ * "*" when @star is allowed: what the node can bind. Host names need a
+ * resolver and IPv6 needs ZMQ_IPV6, which the sockets do not set. */
+static bool bindable_host(const char *s, bool star)
+{
+    const char *colon = strrchr(s, ':');
+    struct in_addr addr;
+    char host[64];
+    size_t len;
+
+    if (colon == NULL) {
+        return false;
+    }
+    len = (size_t)(colon - s);
+    if (star && len == 1 && s[0] == '*') {
+        return true;
+    }
+    if (len == 0 || len >= sizeof host) {
+        return false;
+    }
+    memcpy(host, s, len);
+    host[len] = '\0';
+    return inet_pton(AF_INET, host, &addr) == 1;
+}
+
 static const char *check_tcp_listen(const char *s)
 {
-    if (strncmp(s, "tcp://", 6) != 0 || !hostport_ok(s + 6, true)) {
-        return "want tcp://host:port with a port in 1..65535";
+    if (strncmp(s, "tcp://", 6) != 0 || !hostport_ok(s + 6, true) ||
+        !bindable_host(s + 6, true)) {
+        return "want tcp://IPv4-address:port (or tcp://*:port) with a port "
+               "in 1..65535";
     }
     return NULL;
 }
 
 static const char *check_tcp_peer(const char *s)
 {
-    if (strncmp(s, "tcp://", 6) != 0 || !hostport_ok(s + 6, false)) {
+    if (strncmp(s, "tcp://", 6) != 0 || !hostport_ok(s + 6, false) ||
+        s[6] == '[') {
         return "want tcp://host:port (a host peers can dial, not a "
                "wildcard) with a port in 1..65535";
     }
@@ -423,8 +452,8 @@ static const char *check_tcp_peer(const char *s)
 
 static const char *check_http_listen(const char *s)
 {
-    if (!hostport_ok(s, true)) {
-        return "want host:port (no scheme) with a port in 1..65535";
+    if (!hostport_ok(s, true) || !bindable_host(s, false)) {
+        return "want IPv4-address:port (no scheme) with a port in 1..65535";
     }
     return NULL;
 }

@@ -85,6 +85,7 @@
 #define MESH_RECONNECT_IVL_MS     100
 #define MESH_RECONNECT_IVL_MAX_MS 500
 #define MESH_CONNS_PER_PEER       4
+#define MESH_HANDSHAKE_IVL_MS     3000
 #define MESH_HEARTBEAT_IVL_MS     1000
 #define MESH_HEARTBEAT_TIMEOUT_MS 5000
 #define MESH_BURST                64 /* Frames between housekeeping (M6). */
@@ -363,6 +364,7 @@ static int router_open(struct net_mesh *mesh,
     int one = 1;
     int heartbeat = MESH_HEARTBEAT_IVL_MS;
     int heartbeat_timeout = MESH_HEARTBEAT_TIMEOUT_MS;
+    int handshake = MESH_HANDSHAKE_IVL_MS;
     const struct mesh_opt opts[] = {
         { ZMQ_LINGER, "ZMQ_LINGER", &zero, sizeof zero },
         { ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER", &one, sizeof one },
@@ -377,6 +379,10 @@ static int router_open(struct net_mesh *mesh,
           sizeof heartbeat },
         { ZMQ_HEARTBEAT_TIMEOUT, "ZMQ_HEARTBEAT_TIMEOUT", &heartbeat_timeout,
           sizeof heartbeat_timeout },
+        /* A stranger may hold a connection (and the frame it is sending)
+         * only this long before it has authenticated. */
+        { ZMQ_HANDSHAKE_IVL, "ZMQ_HANDSHAKE_IVL", &handshake,
+          sizeof handshake },
     };
     int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -62,6 +63,7 @@
 #define OUTBOX_TO_ALL       UINT32_MAX
 #define POLL_ITEMS          (NET_MESH_POLL_MAX + 2)
 #define CLIENT_KIND_STATUS  1
+#define CLIENT_MAX_MSG      (64 * 1024)
 
 struct outbox_entry {
     hs_node_t to; /* OUTBOX_TO_ALL for a broadcast. */
@@ -84,6 +86,13 @@ struct node_stats {
     uint64_t sync_us_max;
     uint64_t last_commit_ms;
     uint64_t http_requests;
+};
+
+struct commit_note {
+    hs_height_t height;
+    hs_round_t round;
+    hs_node_t author;
+    struct seq_hash id;
 };
 
 struct net_node {
@@ -109,6 +118,8 @@ struct net_node {
     uint64_t deadline_ms;
     struct outbox_entry *outbox;
     size_t n_out, cap_out;
+    struct commit_note *commits; /* This turn's, logged after the sync. */
+    size_t n_commits, cap_commits;
     struct node_stats stats;
 };
 
@@ -182,8 +193,7 @@ static void io_commit(struct hs_io *io,
                       const struct hs_qc *qc)
 {
     struct net_node *node = node_of(io);
-    char hash[2 * SEQ_HASH_LEN + 1];
-    char kv[200];
+    struct commit_note *note;
 
     note_io(node, store_put_block(node->store, block), "store block");
     note_io(node, store_put_qc(node->store, qc), "store qc");
@@ -191,11 +201,41 @@ static void io_commit(struct hs_io *io,
             "store commit");
     node->stats.commits++;
     node->stats.last_commit_ms = node->now_ms;
-    hex_of(&block->id, hash);
-    snprintf(kv, sizeof kv,
-             "height=%" PRIu64 " round=%" PRIu64 " hash=%.16s author=%" PRIu32,
-             block->height, block->round, hash, block->author);
-    seq_log(SEQ_LOG_INFO, "consensus", kv, "commit");
+    /* Logged once durable (after the turn's sync), like everything else
+     * the outside world sees. */
+    if (node->n_commits == node->cap_commits) {
+        size_t cap = node->cap_commits == 0 ? 16 : node->cap_commits * 2;
+        struct commit_note *p =
+            seq_realloc(node->commits, cap * sizeof *node->commits);
+        if (p == NULL) {
+            return; /* Only the log line is lost. */
+        }
+        node->commits = p;
+        node->cap_commits = cap;
+    }
+    note = &node->commits[node->n_commits++];
+    note->height = block->height;
+    note->round = block->round;
+    note->author = block->author;
+    note->id = block->id;
+}
+
+static void log_commits(struct net_node *node)
+{
+    char hash[2 * SEQ_HASH_LEN + 1];
+    char kv[200];
+    size_t i;
+
+    for (i = 0; i < node->n_commits; i++) {
+        const struct commit_note *c = &node->commits[i];
+        hex_of(&c->id, hash);
+        snprintf(kv, sizeof kv,
+                 "height=%" PRIu64 " round=%" PRIu64
+                 " hash=%.16s author=%" PRIu32,
+                 c->height, c->round, hash, c->author);
+        seq_log(SEQ_LOG_INFO, "consensus", kv, "commit");
+    }
+    node->n_commits = 0;
 }
 
 static int io_load_committed(struct hs_io *io,
@@ -605,10 +645,14 @@ static int http_start(struct net_node *node, char errmsg[SEQ_ERRMSG_LEN])
                  node->config.http_listen);
         return SEQ_EINVAL;
     }
+    /* No MHD_USE_ERROR_LOG: under a connection flood it writes a line per
+     * refused connection. A per-address limit keeps one client from
+     * holding every slot (slowloris). */
     node->http = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
-        http_handle, node, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+        MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, http_handle, node,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)16,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
     if (node->http == NULL) {
         snprintf(errmsg, SEQ_ERRMSG_LEN, "http: cannot listen on %s",
@@ -764,12 +808,12 @@ static int loop_turn(struct net_node *node)
     node->now_ms = clock_ms();
     node->stats.turns++;
     mesh_drain(node);
-    client_drain(node);
     if (node->now_ms >= node->deadline_ms) {
         hs_core_on_tick(node->core, node->now_ms);
     }
     if (node->io_error != 0) {
         outbox_drop(node); /* (D2) */
+        node->n_commits = 0;
         return node->io_error;
     }
     rv = store_sync_timed(node);
@@ -782,6 +826,9 @@ static int loop_turn(struct net_node *node)
         return rv;
     }
     outbox_flush(node);
+    log_commits(node);
+    /* What clients see comes after the sync (D4). */
+    client_drain(node);
     MHD_run(node->http);
     return SEQ_OK;
 }
@@ -935,8 +982,8 @@ static int open_sockets(struct net_node *node)
 {
     struct net_mesh_config mc;
     char errmsg[SEQ_ERRMSG_LEN] = "";
-    int zero = 0;
-    int64_t max = (int64_t)WIRE_MAX_FRAME;
+    int zero = 0, hwm = 16, handshake = 3000;
+    int64_t max = CLIENT_MAX_MSG;
     int rv;
 
     node->zmq = zmq_ctx_new();
@@ -951,16 +998,25 @@ static int open_sockets(struct net_node *node)
     mc.node_key = &node->node_key;
     mc.listen = node->config.p2p_listen;
     mc.max_frame = WIRE_MAX_FRAME;
-    mc.queue_limit = 1000;
+    mc.queue_limit = 64; /* Per peer, both ways; bounds memory per link. */
     rv = net_mesh_open(&mc, &node->mesh, errmsg);
     if (rv != 0) {
         SEQ_LOGE(LOG_MOD, "p2p: %s", errmsg);
         return rv;
     }
+    /* The client port takes no authentication yet, so it takes little: a
+     * status request is a few bytes. Small messages, short queues and a
+     * short handshake bound what a stranger can make us hold; libzmq does
+     * not bound the parts of one multipart message, so the default
+     * listen address is loopback (see the README). */
     node->client = zmq_socket(node->zmq, ZMQ_ROUTER);
     if (node->client == NULL ||
         zmq_setsockopt(node->client, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(node->client, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
+        zmq_setsockopt(node->client, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(node->client, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(node->client, ZMQ_HANDSHAKE_IVL, &handshake,
+                       sizeof handshake) != 0 ||
         zmq_bind(node->client, node->config.client_listen) != 0) {
         SEQ_LOGE(LOG_MOD, "client socket %s: %s", node->config.client_listen,
                  zmq_strerror(zmq_errno()));
@@ -977,6 +1033,7 @@ static void node_close(struct net_node *node)
 {
     outbox_drop(node);
     seq_free(node->outbox);
+    seq_free(node->commits);
     if (node->http != NULL) {
         MHD_stop_daemon(node->http);
     }
@@ -1003,6 +1060,21 @@ static bool genesis_refused(const struct net_node *node)
     return others > 0 && net_mesh_mismatched(node->mesh) * 2 > others;
 }
 
+/* Connections cost file descriptors, and a store that cannot open its next
+ * log file cannot sync: take every descriptor the system allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit lim;
+
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+            SEQ_LOGW(LOG_MOD, "cannot raise the open-file limit: %s",
+                     strerror(errno));
+        }
+    }
+}
+
 int net_node_run(const struct net_node_options *options,
                  volatile sig_atomic_t *stop)
 {
@@ -1022,6 +1094,7 @@ int net_node_run(const struct net_node_options *options,
     node.io.load_committed = io_load_committed;
     node.io.trace = io_trace;
 
+    raise_fd_limit();
     rv = load_home(&node, options->home);
     if (rv == 0) {
         const char *levels = options->log_level != NULL ? options->log_level

@@ -934,6 +934,9 @@ static rocksdb_options_t *make_options(bool compress)
     rocksdb_cache_destroy(cache);
 
     rocksdb_options_set_create_if_missing(opts, 1);
+    /* Bounded, so that the database never takes the descriptors a sync
+     * needs (the default keeps every table file open). */
+    rocksdb_options_set_max_open_files(opts, 256);
     rocksdb_options_set_create_missing_column_families(opts, 1);
     /* LZ4 where data is rewritten often, zstd where it settles. */
     rocksdb_options_set_compression(

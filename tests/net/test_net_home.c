@@ -731,7 +731,7 @@ TEST(config, defaults_and_round_trip)
     snprintf(c.moniker, sizeof c.moniker, "alpha-1");
     snprintf(c.p2p_listen, sizeof c.p2p_listen, "tcp://*:7000");
     snprintf(c.http_listen, sizeof c.http_listen, "0.0.0.0:7001");
-    snprintf(c.client_listen, sizeof c.client_listen, "tcp://[::1]:7002");
+    snprintf(c.client_listen, sizeof c.client_listen, "tcp://127.0.0.1:7002");
     snprintf(c.log_level, sizeof c.log_level, "consensus=debug,net=warn,info");
     snprintf(c.log_format, sizeof c.log_format, "json");
     ASSERT_OK(net_config_write(path_of(&s, "config.toml"), &c, errmsg));
@@ -757,13 +757,13 @@ TEST(config, toml_as_written_by_hand)
              "[node]\n"
              "  moniker = 'bob'   # the name in logs\n"
              "[rpc]\n"
-             "\thttp = \"localhost:8080\"\n"
+             "\thttp = \"127.0.0.1:8080\"\n"
              "[log]\n"
              "level=\"debug\"\n",
              0644);
     ASSERT_OK(net_config_load(s.path, &c, errmsg));
     ASSERT_STREQ(c.moniker, "bob");
-    ASSERT_STREQ(c.http_listen, "localhost:8080");
+    ASSERT_STREQ(c.http_listen, "127.0.0.1:8080");
     ASSERT_STREQ(c.log_level, "debug");
     ASSERT_STREQ(c.p2p_listen, "tcp://127.0.0.1:26600");
     ASSERT_STREQ(c.client_listen, "tcp://127.0.0.1:26602");
@@ -795,11 +795,19 @@ TEST(config, every_validation_error_is_named)
         { "[node]\nmoniker = \"b o b\"\n", "[node] moniker: want 1 to 63" },
         { "[node]\nmoniker = \"\"\n", "[node] moniker: want 1 to 63" },
         { "[p2p]\nlisten = \"127.0.0.1:1\"\n",
-          "[p2p] listen: want tcp://host:port" },
+          "[p2p] listen: want tcp://IPv4-address:port" },
+        /* Only what the node can bind: no host names, no IPv6 yet. */
+        { "[p2p]\nlisten = \"tcp://localhost:1\"\n",
+          "[p2p] listen: want tcp://IPv4-address:port" },
+        { "[rpc]\nclient = \"tcp://[::1]:1\"\n",
+          "[rpc] client: want tcp://IPv4-address:port" },
+        { "[rpc]\nhttp = \"localhost:1\"\n",
+          "[rpc] http: want IPv4-address:port" },
+        { "[rpc]\nhttp = \"*:1\"\n", "[rpc] http: want IPv4-address:port" },
         { "[p2p]\nlisten = \"tcp://127.0.0.1:99999\"\n",
           "[p2p] listen: want tcp://" },
         { "[rpc]\nhttp = \"http://127.0.0.1:1\"\n",
-          "[rpc] http: want host:port" },
+          "[rpc] http: want IPv4-address:port" },
         { "[rpc]\nclient = \"tcp://h:\"\n", "[rpc] client: want tcp://" },
         { "[log]\nformat = \"text\"\n",
           "[log] format: want \"logfmt\" or \"json\"" },

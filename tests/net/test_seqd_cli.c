@@ -486,15 +486,20 @@ TEST(cli, testnet_options_and_refusals)
     ASSERT_EQ(mkdir(at("empty"), 0755), 0); /* An empty directory is fine. */
     EXPECT(seqd("testnet", "--validators", "7", "--output-dir", at("empty"),
                 "--base-port", "40000", "--chain-id", "chain-x",
-                "--base-timeout-ms", "250", "--host", "localhost", NULL),
+                "--base-timeout-ms", "250", "--host", "127.0.0.2", NULL),
            0, "out", "7 validators");
+    /* A host the node could not bind is refused up front, not at start. */
+    EXPECT(seqd("testnet", "--validators", "4", "--output-dir", at("lh"),
+                "--host", "localhost", NULL),
+           1, "err", "IPv4-address");
+    ASSERT_FALSE(exists(at("lh")));
     ASSERT_OK(net_genesis_load(at("empty/node6/genesis.json"), g, errmsg));
     ASSERT_STREQ(g->chain_id, "chain-x");
     ASSERT_EQ(g->base_timeout_ms, 250u);
     ASSERT_EQ(g->n_validators, 7u);
-    ASSERT_STREQ(g->validators[6].p2p, "tcp://localhost:40060");
+    ASSERT_STREQ(g->validators[6].p2p, "tcp://127.0.0.2:40060");
     ASSERT_OK(net_config_load(at("empty/node6/config.toml"), &c, errmsg));
-    ASSERT_STREQ(c.http_listen, "localhost:40061");
+    ASSERT_STREQ(c.http_listen, "127.0.0.2:40061");
 
     /* A second network is never written over the first. */
     before = slurp(at("empty/testnet.json"), NULL);
@@ -635,7 +640,7 @@ TEST(cli, init_failure_leaves_nothing_and_SEQ_HOME_is_the_default)
 {
     scratch_open();
     EXPECT(seqd("init", "--home", at("bad"), "--p2p", "127.0.0.1:1", NULL), 1,
-           "err", "[p2p] listen: want tcp://host:port");
+           "err", "[p2p] listen: want tcp://IPv4-address:port");
     ASSERT_FALSE(exists(at("bad")));
     EXPECT(seqd("init", "--home", at("wild"), "--p2p", "tcp://0.0.0.0:1", NULL),
            1, "err", "validators[0].p2p");
