@@ -6,10 +6,9 @@
  * the genesis hash is SHA-256 of the file's bytes; running out of memory at
  * any allocation is a clean SEQ_ENOMEM. */
 
-#define _XOPEN_SOURCE 700 /* mkdtemp, nftw, fork. */
+#define _XOPEN_SOURCE 700 /* fork. */
 
 #include <dirent.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -27,6 +26,7 @@
 #include "seq_alloc.h"
 #include "seq_err.h"
 #include "seq_hash.h"
+#include "test_fs.h"
 
 /* ---- Scratch directories and raw files. ---- */
 
@@ -37,27 +37,12 @@ struct scratch {
 
 static void scratch_open(struct scratch *s)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(s->dir, sizeof s->dir, "%s/seq-home-XXXXXX",
-             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-    ASSERT_TRUE(mkdtemp(s->dir) != NULL);
-}
-
-static int rm_entry(const char *path,
-                    const struct stat *st,
-                    int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+    test_tmpdir("seq-home", s->dir, sizeof s->dir);
 }
 
 static void scratch_close(struct scratch *s)
 {
-    nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(s->dir);
 }
 
 static const char *path_of(struct scratch *s, const char *name)

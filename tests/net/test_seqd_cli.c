@@ -7,13 +7,12 @@
  * every subcommand answers --help, and every bad command line exits
  * non-zero with a message. Starting a real node is the cluster tier's. */
 
-#define _XOPEN_SOURCE 700 /* mkdtemp, nftw, realpath, kill. */
+#define _XOPEN_SOURCE 700 /* realpath, kill. */
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -34,6 +33,7 @@
 #include "seq_err.h"
 #include "seq_hash.h"
 #include "seq_hex.h"
+#include "test_fs.h"
 
 #ifndef SEQD_PATH
 #error "tests/net/CMakeLists.txt passes the path of the seqd binary"
@@ -51,32 +51,18 @@ static char scratch[SCRATCH_LEN];
 
 static void scratch_open(void)
 {
-    const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX];
     char real[PATH_MAX];
 
-    snprintf(dir, sizeof dir, "%s/seqd-cli-XXXXXX",
-             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    test_tmpdir("seqd-cli", dir, sizeof dir);
     ASSERT_TRUE(realpath(dir, real) != NULL);
     ASSERT_LT(strlen(real), sizeof scratch);
     memcpy(scratch, real, strlen(real) + 1);
 }
 
-static int rm_entry(const char *path,
-                    const struct stat *st,
-                    int flag,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void scratch_close(void)
 {
-    nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(scratch);
 }
 
 /* A path under the scratch directory; rotates through a few buffers so

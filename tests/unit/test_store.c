@@ -9,9 +9,6 @@
  * failed sync() leaves the store unusable, and a put that runs out of
  * memory fails cleanly with SEQ_ENOMEM, whichever allocation it was. */
 
-#define _XOPEN_SOURCE 700 /* mkdtemp, nftw. */
-
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,8 +21,10 @@
 #include "seq_err.h"
 #include "seq_rng.h"
 #include "store.h"
+#include "store_eq.h"
 #include "store_mem.h"
 #include "store_rocks.h"
+#include "test_fs.h"
 
 /* ---- Factories. ---- */
 
@@ -87,21 +86,10 @@ struct rocks_dir {
     char path[ROCKS_PATH_LEN]; /* The database, inside it. */
 };
 
-static int rm_entry(const char *path,
-                    const struct stat *st,
-                    int type,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
 static void rocks_rmdir(struct rocks_dir *d)
 {
     if (d->dir[0] != '\0') {
-        nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        test_rm_tree(d->dir);
         d->dir[0] = '\0';
     }
 }
@@ -109,17 +97,11 @@ static void rocks_rmdir(struct rocks_dir *d)
 static int rocks_open(struct store_factory *f, struct store **out)
 {
     struct rocks_dir *d = f->impl;
-    const char *tmp = getenv("TMPDIR");
     char errmsg[SEQ_ERRMSG_LEN];
     int n;
     int rv;
 
-    if (tmp == NULL || tmp[0] == '\0') {
-        tmp = "/tmp";
-    }
-    n = snprintf(d->dir, sizeof d->dir, "%s/seq-store-XXXXXX", tmp);
-    ASSERT_TRUE(n > 0 && (size_t)n < sizeof d->dir);
-    ASSERT_TRUE(mkdtemp(d->dir) != NULL);
+    test_tmpdir("seq-store", d->dir, sizeof d->dir);
     n = snprintf(d->path, sizeof d->path, "%s/data", d->dir);
     ASSERT_TRUE(n > 0 && (size_t)n < sizeof d->path);
     rv = store_rocks_open(d->path, out, errmsg);
@@ -298,26 +280,8 @@ static void make_safety(struct hs_safety *st, int variant)
     memset(st->last_timeout_sig.bytes, 0x30 + variant, HS_SIG_LEN);
 }
 
-/* Field by field: a disk store rebuilds structs, padding and all. */
-static bool qc_eq(const struct hs_qc *a, const struct hs_qc *b)
-{
-    uint32_t i;
-
-    if (a->epoch != b->epoch || a->round != b->round ||
-        a->height != b->height || !seq_hash_eq(&a->block_id, &b->block_id) ||
-        a->n_sigs != b->n_sigs) {
-        return false;
-    }
-    for (i = 0; i < a->n_sigs; i++) {
-        if (a->sigs[i].signer != b->sigs[i].signer ||
-            memcmp(a->sigs[i].sig.bytes, b->sigs[i].sig.bytes, HS_SIG_LEN) !=
-                0) {
-            return false;
-        }
-    }
-    return true;
-}
-
+/* Field by field: a disk store rebuilds structs, padding and all (qc_eq()
+ * is in store_eq.h). */
 static bool block_eq(const struct hs_block *a, const struct hs_block *b)
 {
     return a->epoch == b->epoch && a->round == b->round &&

@@ -7,9 +7,6 @@
  * runs on store_mem and on RocksDB, where a crash is a real close without a
  * sync and a reopen. */
 
-#define _XOPEN_SOURCE 700 /* mkdtemp, nftw. */
-
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +22,7 @@
 #include "store_mem.h"
 #include "store_recover.h"
 #include "store_rocks.h"
+#include "test_fs.h"
 
 /* ---- Backends. ---- */
 
@@ -56,30 +54,13 @@ static void mem_close(struct store *s)
 static char rocks_dir[ROCKS_PATH_LEN];
 static char rocks_path[ROCKS_PATH_LEN];
 
-static int rm_entry(const char *path,
-                    const struct stat *st,
-                    int type,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
 static int rocks_open(struct store **out)
 {
-    const char *tmp = getenv("TMPDIR");
     char errmsg[SEQ_ERRMSG_LEN];
     int n;
     int rv;
 
-    if (tmp == NULL || tmp[0] == '\0') {
-        tmp = "/tmp";
-    }
-    n = snprintf(rocks_dir, sizeof rocks_dir, "%s/seq-recover-XXXXXX", tmp);
-    ASSERT_TRUE(n > 0 && (size_t)n < sizeof rocks_dir);
-    ASSERT_TRUE(mkdtemp(rocks_dir) != NULL);
+    test_tmpdir("seq-recover", rocks_dir, sizeof rocks_dir);
     n = snprintf(rocks_path, sizeof rocks_path, "%s/data", rocks_dir);
     ASSERT_TRUE(n > 0 && (size_t)n < sizeof rocks_path);
     rv = store_rocks_open(rocks_path, out, errmsg);
@@ -106,7 +87,7 @@ static void rocks_crash(struct store **s)
 static void rocks_close(struct store *s)
 {
     store_close(s);
-    nftw(rocks_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(rocks_dir);
 }
 
 static const struct backend backends[] = {

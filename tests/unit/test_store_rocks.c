@@ -16,11 +16,10 @@
  * MODE ...", so that it starts clean rather than inherit RocksDB's threads
  * through a bare fork(). */
 
-#define _XOPEN_SOURCE 700 /* mkdtemp, nftw. */
+#define _XOPEN_SOURCE 700 /* fork, kill, pread, truncate. */
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -40,8 +39,10 @@
 #include "seq_err.h"
 #include "seq_rng.h"
 #include "store.h"
+#include "store_eq.h"
 #include "store_recover.h"
 #include "store_rocks.h"
+#include "test_fs.h"
 #include "wire.h"
 
 /* The tag every value starts with (store_rocks.c, K2); garbage is written
@@ -57,35 +58,18 @@ struct tmp {
     char path[PATH_LEN]; /* The database, inside it. */
 };
 
-static int rm_entry(const char *path,
-                    const struct stat *st,
-                    int type,
-                    struct FTW *ftw)
-{
-    (void)st;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
 static void tmp_make(struct tmp *t)
 {
-    const char *tmp = getenv("TMPDIR");
     int n;
 
-    if (tmp == NULL || tmp[0] == '\0') {
-        tmp = "/tmp";
-    }
-    n = snprintf(t->dir, sizeof t->dir, "%s/seq-rocks-XXXXXX", tmp);
-    ASSERT_TRUE(n > 0 && (size_t)n < sizeof t->dir);
-    ASSERT_TRUE(mkdtemp(t->dir) != NULL);
+    test_tmpdir("seq-rocks", t->dir, sizeof t->dir);
     n = snprintf(t->path, sizeof t->path, "%s/data", t->dir);
     ASSERT_TRUE(n > 0 && (size_t)n < sizeof t->path);
 }
 
 static void tmp_remove(struct tmp *t)
 {
-    nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(t->dir);
 }
 
 static struct store *open_ok(const char *path)
@@ -191,25 +175,6 @@ static void make_tc(struct hs_tc *tc, hs_round_t round, uint32_t n_sigs)
         tc->sigs[i].high_qc_round = round - 1 - i % 3;
         memset(tc->sigs[i].sig.bytes, (int)(round + i), HS_SIG_LEN);
     }
-}
-
-static bool qc_eq(const struct hs_qc *a, const struct hs_qc *b)
-{
-    uint32_t i;
-
-    if (a->epoch != b->epoch || a->round != b->round ||
-        a->height != b->height || !seq_hash_eq(&a->block_id, &b->block_id) ||
-        a->n_sigs != b->n_sigs) {
-        return false;
-    }
-    for (i = 0; i < a->n_sigs; i++) {
-        if (a->sigs[i].signer != b->sigs[i].signer ||
-            memcmp(a->sigs[i].sig.bytes, b->sigs[i].sig.bytes, HS_SIG_LEN) !=
-                0) {
-            return false;
-        }
-    }
-    return true;
 }
 
 static bool tc_eq(const struct hs_tc *a, const struct hs_tc *b)
