@@ -81,10 +81,6 @@ struct node_stats {
     uint64_t client_bad; /* Malformed client requests. */
     uint64_t client_requests;
     uint64_t commits;
-    uint64_t syncs;
-    uint64_t sync_us_total;
-    uint64_t sync_us_max;
-    uint64_t last_commit_ms;
     uint64_t http_requests;
 };
 
@@ -129,14 +125,6 @@ static uint64_t clock_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t clock_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void hex_of(const struct seq_hash *h, char out[2 * SEQ_HASH_LEN + 1])
@@ -200,7 +188,6 @@ static void io_commit(struct hs_io *io,
     note_io(node, store_put_commit(node->store, block->height, &block->id),
             "store commit");
     node->stats.commits++;
-    node->stats.last_commit_ms = node->now_ms;
     /* Logged once durable (after the turn's sync), like everything else
      * the outside world sees. */
     if (node->n_commits == node->cap_commits) {
@@ -509,11 +496,14 @@ static char *metrics_text(const struct net_node *node)
 {
     const struct hs_core_stats *cs = hs_core_stats(node->core);
     struct net_mesh_stats ms;
+    struct store_rocks_stats rs;
     char *text = NULL;
     size_t size = 0;
     FILE *f;
 
     net_mesh_stats(node->mesh, &ms);
+    memset(&rs, 0, sizeof rs);
+    store_rocks_stats(node->store, &rs);
     f = open_memstream(&text, &size);
     if (f == NULL) {
         return NULL;
@@ -553,12 +543,21 @@ static char *metrics_text(const struct net_node *node)
             "Frames dropped: peer with another genesis.", ms.dropped_mismatch);
     COUNTER("zap_denied_total", "Connections refused: key not in genesis.",
             ms.zap_denied);
-    COUNTER("store_syncs_total", "Store syncs (one per loop turn with writes).",
-            node->stats.syncs);
+    COUNTER("store_syncs_total",
+            "Store syncs that wrote a batch (one per "
+            "loop turn with writes).",
+            rs.syncs);
     COUNTER("store_sync_microseconds_total", "Time spent in store syncs.",
-            node->stats.sync_us_total);
-    GAUGE("store_sync_microseconds_max", "Longest store sync.",
-          node->stats.sync_us_max);
+            rs.sync_us_total);
+    GAUGE("store_sync_microseconds_max", "Longest store sync.", rs.sync_us_max);
+    COUNTER("store_sync_bytes_total", "Bytes written by store syncs.",
+            rs.sync_bytes_total);
+    COUNTER("loop_turns_total", "Loop turns (poll, feed, sync, flush).",
+            node->stats.turns);
+    COUNTER("http_requests_total", "HTTP requests served.",
+            node->stats.http_requests);
+    COUNTER("client_requests_total", "Requests answered on the client port.",
+            node->stats.client_requests);
 #undef GAUGE
 #undef COUNTER
     if (fclose(f) != 0) {
@@ -766,20 +765,6 @@ static int poll_timeout(const struct net_node *node)
     return (int)wait;
 }
 
-static int store_sync_timed(struct net_node *node)
-{
-    uint64_t start = clock_us(), took;
-    int rv = store_sync(node->store);
-
-    took = clock_us() - start;
-    node->stats.syncs++;
-    node->stats.sync_us_total += took;
-    if (took > node->stats.sync_us_max) {
-        node->stats.sync_us_max = took;
-    }
-    return rv;
-}
-
 static int loop_turn(struct net_node *node)
 {
     zmq_pollitem_t items[POLL_ITEMS];
@@ -816,7 +801,7 @@ static int loop_turn(struct net_node *node)
         node->n_commits = 0;
         return node->io_error;
     }
-    rv = store_sync_timed(node);
+    rv = store_sync(node->store);
     if (rv != 0) {
         SEQ_LOGE(LOG_MOD,
                  "store sync failed: %s (%s); stopping: a replica "

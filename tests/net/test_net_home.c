@@ -62,57 +62,6 @@ static void put_file(const char *path, const char *text, mode_t mode)
     ASSERT_EQ(fclose(f), 0);
     ASSERT_EQ(chmod(path, mode), 0);
 }
-
-/* The file's bytes, NUL-terminated; free() them. */
-static char *get_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = malloc(1 << 20);
-    size_t n;
-
-    ASSERT_TRUE(f != NULL);
-    ASSERT_TRUE(buf != NULL);
-    n = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    if (len != NULL) {
-        *len = n;
-    }
-    return buf;
-}
-
-static unsigned count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    unsigned n = 0;
-
-    ASSERT_TRUE(d != NULL);
-    for (e = readdir(d); e != NULL; e = readdir(d)) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            n++;
-        }
-    }
-    closedir(d);
-    return n;
-}
-
-static mode_t file_mode(const char *path)
-{
-    struct stat st;
-
-    ASSERT_EQ(stat(path, &st), 0);
-    return st.st_mode & 07777;
-}
-
-#define ASSERT_CONTAINS(haystack, needle)                                  \
-    do {                                                                   \
-        if (strstr((haystack), (needle)) == NULL) {                        \
-            harness_fail(__FILE__, __LINE__, "\"%s\" does not contain %s", \
-                         (haystack), (needle));                            \
-        }                                                                  \
-    } while (0)
-
 /* ---- A valid genesis of @n validators with real keys. ---- */
 
 static void make_genesis(struct net_genesis *g, uint32_t n)
@@ -177,11 +126,11 @@ TEST(genesis, round_trip)
         ASSERT_MEMEQ(back->validators[i].node_key, g->validators[i].node_key,
                      NET_CURVE_KEY_LEN);
     }
-    bytes = get_file(s.path, &len);
+    bytes = test_read_file(s.path, &len);
     seq_sha256(bytes, len, &want);
     ASSERT_TRUE(seq_hash_eq(&back->hash, &want));
     ASSERT_EQ(bytes[len - 1], '\n');
-    ASSERT_EQ(file_mode(s.path) & 0600u, 0600u);
+    ASSERT_EQ(test_file_mode(s.path) & 0600u, 0600u);
     free(bytes);
     free(back);
     free(g);
@@ -205,7 +154,7 @@ TEST(genesis, hash_is_sha256_of_the_exact_bytes)
     scratch_open(&s);
     ASSERT_OK(net_genesis_write(path_of(&s, "genesis.json"), g, errmsg));
     ASSERT_OK(net_genesis_load(s.path, a, errmsg));
-    bytes = get_file(s.path, NULL);
+    bytes = test_read_file(s.path, NULL);
     root = json_loads(bytes, 0, NULL);
     ASSERT_TRUE(root != NULL);
     compact = json_dumps(root, JSON_COMPACT);
@@ -505,7 +454,7 @@ TEST(genesis, every_validation_error_is_named)
     scratch_open(&s);
     snprintf(good, sizeof good, "%s/good.json", s.dir);
     ASSERT_OK(net_genesis_write(good, g, errmsg));
-    text = get_file(good, NULL);
+    text = test_read_file(good, NULL);
     for (i = 0; i < sizeof bad_geneses / sizeof bad_geneses[0]; i++) {
         const struct bad_genesis *c = &bad_geneses[i];
         char *bad;
@@ -573,7 +522,7 @@ TEST(genesis, duplicates_are_refused)
         ASSERT_ERR(net_genesis_write(path_of(&s, "genesis.json"), dup, errmsg),
                    SEQ_EINVAL);
         ASSERT_CONTAINS(errmsg, want);
-        ASSERT_EQ(count_entries(s.dir), 0u); /* Nothing was written. */
+        ASSERT_EQ(test_count_entries(s.dir), 0u); /* Nothing was written. */
     }
     free(dup);
     free(g);
@@ -606,7 +555,7 @@ TEST(genesis, validator_count_and_timeout_bounds)
     ASSERT_CONTAINS(errmsg, "validators: has 0 entries");
 
     /* 65 entries on load: one more copy of the last, index adjusted. */
-    text = get_file(s.path, NULL);
+    text = test_read_file(s.path, NULL);
     root = json_loads(text, 0, NULL);
     ASSERT_TRUE(root != NULL);
     extra = json_deep_copy(json_array_get(json_object_get(root, "validators"),
@@ -684,12 +633,12 @@ TEST(genesis, out_of_memory_at_every_allocation)
     ASSERT_OK(net_genesis_write(path, c.g, c.errmsg));
     ASSERT_GE(fail_each_allocation(oom_load, &c, SEQ_OK), 2ul);
     ASSERT_GE(fail_each_allocation(oom_write, &c, SEQ_OK), 1ul);
-    ASSERT_EQ(count_entries(s.dir), 1u);
+    ASSERT_EQ(test_count_entries(s.dir), 1u);
 
     json_set_alloc_funcs(seq_malloc, seq_free);
     ASSERT_GT(fail_each_allocation(oom_load, &c, SEQ_EINVAL), 10ul);
     ASSERT_GT(fail_each_allocation(oom_write, &c, SEQ_EINVAL), 10ul);
-    ASSERT_EQ(count_entries(s.dir), 1u);
+    ASSERT_EQ(test_count_entries(s.dir), 1u);
     ASSERT_OK(net_genesis_load(path, c.g, c.errmsg));
     ASSERT_EQ(c.g->n_validators, 4u);
     free(c.g);
@@ -864,7 +813,7 @@ TEST(config, writer_refuses_what_the_loader_would)
     memset(c.moniker, 'a', sizeof c.moniker); /* Not terminated. */
     ASSERT_ERR(net_config_write(s.path, &c, errmsg), SEQ_EINVAL);
     ASSERT_CONTAINS(errmsg, "[node] moniker: too long");
-    ASSERT_EQ(count_entries(s.dir), 0u);
+    ASSERT_EQ(test_count_entries(s.dir), 0u);
     scratch_close(&s);
 }
 
@@ -884,7 +833,7 @@ TEST(keys, node_key_round_trip_mode_0600)
     ASSERT_OK(net_node_key_generate(&other));
     ASSERT_NE(memcmp(k.secret_key, other.secret_key, NET_CURVE_KEY_LEN), 0);
     ASSERT_OK(net_node_key_write(path_of(&s, "node_key.json"), &k, errmsg));
-    ASSERT_EQ(file_mode(s.path), 0600u); /* Even with umask 0. */
+    ASSERT_EQ(test_file_mode(s.path), 0600u); /* Even with umask 0. */
     ASSERT_OK(net_node_key_load(s.path, &back, errmsg));
     ASSERT_MEMEQ(&back, &k, sizeof k);
     umask(old_mask);
@@ -911,7 +860,7 @@ TEST(keys, validator_key_round_trip_mode_0600)
     ASSERT_MEMEQ(&pk, &k.pubkey, sizeof pk);
     ASSERT_OK(net_validator_key_write(path_of(&s, "priv_validator_key.json"),
                                       &k, errmsg));
-    ASSERT_EQ(file_mode(s.path), 0600u);
+    ASSERT_EQ(test_file_mode(s.path), 0600u);
     ASSERT_OK(net_validator_key_load(s.path, &back, errmsg));
     ASSERT_MEMEQ(&back, &k, sizeof k);
     umask(old_mask);
@@ -1035,7 +984,7 @@ TEST(atomic, replace_by_rename_leaves_no_debris)
     ASSERT_OK(net_config_write(s.path, &c, errmsg));
     ASSERT_EQ(stat(s.path, &after), 0);
     ASSERT_NE(before.st_ino, after.st_ino);
-    ASSERT_EQ(count_entries(s.dir), 1u);
+    ASSERT_EQ(test_count_entries(s.dir), 1u);
     ASSERT_OK(net_config_load(s.path, &c, errmsg));
     ASSERT_STREQ(c.moniker, "renamed");
 
@@ -1063,7 +1012,7 @@ TEST(atomic, failed_write_leaves_the_old_file)
 
     scratch_open(&s);
     ASSERT_OK(net_genesis_write(path_of(&s, "genesis.json"), small, errmsg));
-    before = get_file(s.path, &len);
+    before = test_read_file(s.path, &len);
     pid = fork();
     ASSERT_TRUE(pid >= 0);
     if (pid == 0) {
@@ -1076,9 +1025,9 @@ TEST(atomic, failed_write_leaves_the_old_file)
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status));
     ASSERT_EQ(WEXITSTATUS(status), 0);
-    after = get_file(s.path, NULL);
+    after = test_read_file(s.path, NULL);
     ASSERT_STREQ(after, before);
-    ASSERT_EQ(count_entries(s.dir), 1u);
+    ASSERT_EQ(test_count_entries(s.dir), 1u);
     free(after);
     free(before);
     free(big);

@@ -85,61 +85,12 @@ static const char *at(const char *fmt, ...)
     return buf;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = malloc(1 << 20);
-    size_t n;
-
-    ASSERT_TRUE(f != NULL);
-    ASSERT_TRUE(buf != NULL);
-    n = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    if (len != NULL) {
-        *len = n;
-    }
-    return buf;
-}
-
 static bool exists(const char *path)
 {
     struct stat st;
 
     return stat(path, &st) == 0;
 }
-
-static unsigned count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    unsigned n = 0;
-
-    ASSERT_TRUE(d != NULL);
-    for (e = readdir(d); e != NULL; e = readdir(d)) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            n++;
-        }
-    }
-    closedir(d);
-    return n;
-}
-
-static mode_t mode_of(const char *path)
-{
-    struct stat st;
-
-    ASSERT_EQ(stat(path, &st), 0);
-    return st.st_mode & 07777;
-}
-
-#define ASSERT_CONTAINS(haystack, needle)                                  \
-    do {                                                                   \
-        if (strstr((haystack), (needle)) == NULL) {                        \
-            harness_fail(__FILE__, __LINE__, "\"%s\" does not contain %s", \
-                         (haystack), (needle));                            \
-        }                                                                  \
-    } while (0)
 
 /* ---- Running seqd. ---- */
 
@@ -350,7 +301,7 @@ static void sha256_hex(const char *path, char out[65])
 {
     struct seq_hash h;
     size_t len;
-    char *bytes = slurp(path, &len);
+    char *bytes = test_read_file(path, &len);
 
     seq_sha256(bytes, len, &h);
     seq_hex_encode(h.bytes, SEQ_HASH_LEN, out);
@@ -384,7 +335,7 @@ static void check_node(const char *dir,
     ASSERT_STREQ(jstr(node, "name"), want);
     snprintf(want, sizeof want, "%s/node%u", dir, i);
     ASSERT_STREQ(jstr(node, "home"), want);
-    ASSERT_EQ(mode_of(want), 0700u);
+    ASSERT_EQ(test_file_mode(want), 0700u);
     snprintf(want, sizeof want, "tcp://127.0.0.1:%u", port + 10 * i);
     ASSERT_STREQ(jstr(node, "p2p"), want);
     ASSERT_STREQ(g->validators[i].p2p, want);
@@ -399,8 +350,9 @@ static void check_node(const char *dir,
     ASSERT_STREQ(c.client_listen, jstr(node, "client"));
     ASSERT_STREQ(c.moniker, g->validators[i].name);
 
-    ASSERT_EQ(mode_of(at("net/node%u/node_key.json", i)), 0600u);
-    ASSERT_EQ(mode_of(at("net/node%u/priv_validator_key.json", i)), 0600u);
+    ASSERT_EQ(test_file_mode(at("net/node%u/node_key.json", i)), 0600u);
+    ASSERT_EQ(test_file_mode(at("net/node%u/priv_validator_key.json", i)),
+              0600u);
     ASSERT_OK(
         net_node_key_load(at("net/node%u/node_key.json", i), &nk, errmsg));
     ASSERT_OK(net_validator_key_load(
@@ -441,16 +393,16 @@ TEST(cli, testnet_writes_a_ready_network)
     ASSERT_EQ(g->base_timeout_ms, 1000u);
     nodes = json_object_get(root, "nodes");
     ASSERT_EQ(json_array_size(nodes), 4u);
-    genesis0 = slurp(at("net/node0/genesis.json"), NULL);
+    genesis0 = test_read_file(at("net/node0/genesis.json"), NULL);
     for (i = 0; i < 4; i++) {
-        char *bytes = slurp(at("net/node%u/genesis.json", i), NULL);
+        char *bytes = test_read_file(at("net/node%u/genesis.json", i), NULL);
 
         ASSERT_STREQ(bytes, genesis0); /* The same bytes everywhere. */
         free(bytes);
         check_node(at("net"), i, 30000, json_array_get(nodes, i), g);
     }
     /* Nothing was left next to the network (no staging directory). */
-    ASSERT_EQ(count_entries(scratch), 1u);
+    ASSERT_EQ(test_count_entries(scratch), 1u);
     ASSERT_OK(net_genesis_load(at("net/node3/genesis.json"), other, errmsg));
     ASSERT_TRUE(seq_hash_eq(&other->hash, &g->hash));
     free(genesis0);
@@ -488,13 +440,13 @@ TEST(cli, testnet_options_and_refusals)
     ASSERT_STREQ(c.http_listen, "127.0.0.2:40061");
 
     /* A second network is never written over the first. */
-    before = slurp(at("empty/testnet.json"), NULL);
+    before = test_read_file(at("empty/testnet.json"), NULL);
     EXPECT(
         seqd("testnet", "--validators", "2", "--output-dir", at("empty"), NULL),
         1, "err", "exists and is not empty");
     ASSERT_CONTAINS(result.err, at("empty"));
     ASSERT_TRUE(exists(at("empty/node6")));
-    after = slurp(at("empty/testnet.json"), NULL);
+    after = test_read_file(at("empty/testnet.json"), NULL);
     ASSERT_STREQ(after, before);
 
     /* Parents are created; the largest network fits its ports exactly
@@ -536,9 +488,9 @@ TEST(cli, init_makes_a_home_and_never_overwrites)
                 "c1", "--p2p", "tcp://127.0.0.1:31000", "--http",
                 "127.0.0.1:31001", "--client", "tcp://127.0.0.1:31002", NULL),
            0, "out", "index 0 of 1");
-    ASSERT_EQ(mode_of(at("h")), 0700u);
-    ASSERT_EQ(mode_of(at("h/node_key.json")), 0600u);
-    ASSERT_EQ(mode_of(at("h/priv_validator_key.json")), 0600u);
+    ASSERT_EQ(test_file_mode(at("h")), 0700u);
+    ASSERT_EQ(test_file_mode(at("h/node_key.json")), 0600u);
+    ASSERT_EQ(test_file_mode(at("h/priv_validator_key.json")), 0600u);
     ASSERT_TRUE(exists(at("h/data")));
     ASSERT_OK(net_config_load(at("h/config.toml"), &c, errmsg));
     ASSERT_STREQ(c.moniker, "alice");
@@ -556,14 +508,14 @@ TEST(cli, init_makes_a_home_and_never_overwrites)
     ASSERT_MEMEQ(&vk.pubkey, &g->validators[0].pubkey, sizeof vk.pubkey);
     ASSERT_MEMEQ(nk.public_key, g->validators[0].node_key, NET_CURVE_KEY_LEN);
 
-    key_before = slurp(at("h/priv_validator_key.json"), NULL);
-    node_before = slurp(at("h/node_key.json"), NULL);
+    key_before = test_read_file(at("h/priv_validator_key.json"), NULL);
+    node_before = test_read_file(at("h/node_key.json"), NULL);
     EXPECT(seqd("init", "--home", at("h"), NULL), 1, "err", "refusing");
     ASSERT_CONTAINS(result.err, "priv_validator_key.json");
     ASSERT_CONTAINS(result.err, "node_key.json");
     EXPECT(seqd("keygen", "--home", at("h"), NULL), 1, "err", "refusing");
-    key_after = slurp(at("h/priv_validator_key.json"), NULL);
-    node_after = slurp(at("h/node_key.json"), NULL);
+    key_after = test_read_file(at("h/priv_validator_key.json"), NULL);
+    node_after = test_read_file(at("h/node_key.json"), NULL);
     ASSERT_STREQ(key_after, key_before);
     ASSERT_STREQ(node_after, node_before);
 
@@ -594,8 +546,8 @@ TEST(cli, init_with_genesis_copies_its_bytes)
     EXPECT(seqd("init", "--home", at("follower"), "--genesis",
                 at("net/node0/genesis.json"), NULL),
            0, "out", "not in this genesis");
-    want = slurp(at("net/node0/genesis.json"), NULL);
-    got = slurp(at("follower/genesis.json"), NULL);
+    want = test_read_file(at("net/node0/genesis.json"), NULL);
+    got = test_read_file(at("follower/genesis.json"), NULL);
     ASSERT_STREQ(got, want);
     ASSERT_OK(net_genesis_load(at("follower/genesis.json"), g, errmsg));
     ASSERT_EQ(g->n_validators, 4u);
@@ -668,8 +620,8 @@ TEST(cli, keygen_prints_or_writes_keys)
     ASSERT_FALSE(exists(at("config.toml")));
 
     EXPECT(seqd("keygen", "--home", at("keys"), NULL), 0, NULL, NULL);
-    ASSERT_EQ(mode_of(at("keys/node_key.json")), 0600u);
-    ASSERT_EQ(mode_of(at("keys/priv_validator_key.json")), 0600u);
+    ASSERT_EQ(test_file_mode(at("keys/node_key.json")), 0600u);
+    ASSERT_EQ(test_file_mode(at("keys/priv_validator_key.json")), 0600u);
     ASSERT_OK(net_validator_key_load(at("keys/priv_validator_key.json"), &vk,
                                      errmsg));
     seq_hex_encode(vk.pubkey.bytes, 32, hex);

@@ -215,6 +215,23 @@ void scn_crash_f_forever(uint64_t seed,
     finish(sim, res, opt);
 }
 
+/* Put @k of the @n replicas, chosen by @rng, in group 1 of @groups. */
+static void pick_side(struct seq_rng *rng,
+                      uint32_t n,
+                      uint32_t k,
+                      uint32_t groups[HS_MAX_VALIDATORS])
+{
+    uint32_t placed = 0, r;
+
+    while (placed < k) {
+        r = (uint32_t)seq_rng_below(rng, n);
+        if (groups[r] == 0) {
+            groups[r] = 1;
+            placed++;
+        }
+    }
+}
+
 /* Cut f replicas off for 40 s: the 2f+1 commit, the f do not; after the
  * heal the minority catches up (and S4 holds throughout). */
 void scn_minority_partition(uint64_t seed,
@@ -227,7 +244,7 @@ void scn_minority_partition(uint64_t seed,
     struct seq_rng rng;
     struct sim *sim;
     hs_height_t minority_before = 0, majority_before;
-    uint32_t f = hs_faults(n), cut = 0, r;
+    uint32_t f = hs_faults(n), r;
 
     seq_rng_seed(&rng, seed ^ SCN_RNG_SALT);
     base_config(&c, seed, n, opt);
@@ -235,13 +252,7 @@ void scn_minority_partition(uint64_t seed,
     if (sim == NULL) {
         return;
     }
-    while (cut < f) {
-        r = (uint32_t)seq_rng_below(&rng, n);
-        if (groups[r] == 0) {
-            groups[r] = 1;
-            cut++;
-        }
-    }
+    pick_side(&rng, n, f, groups);
     sim_run_for(sim, seq_rng_range(&rng, 500, 3000));
     sim_partition(sim, groups);
     majority_before = sim_max_honest_height(sim);
@@ -288,7 +299,6 @@ void scn_even_split(uint64_t seed,
     struct seq_rng rng;
     struct sim *sim;
     hs_height_t before, after_split, target;
-    uint32_t placed = 0, r;
 
     seq_rng_seed(&rng, seed ^ SCN_RNG_SALT);
     base_config(&c, seed, n, opt);
@@ -298,13 +308,7 @@ void scn_even_split(uint64_t seed,
     if (sim == NULL) {
         return;
     }
-    while (placed < n / 2) {
-        r = (uint32_t)seq_rng_below(&rng, n);
-        if (groups[r] == 0) {
-            groups[r] = 1;
-            placed++;
-        }
-    }
+    pick_side(&rng, n, n / 2, groups);
     sim_run_for(sim, seq_rng_range(&rng, 500, 3000));
     sim_partition(sim, groups);
     before = sim_max_honest_height(sim);
