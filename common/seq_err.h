@@ -18,7 +18,8 @@
     X(EAGAIN, -10, "not ready yet; retry when the data arrives") \
     X(EFULL, -11, "capacity exhausted")                          \
     X(EEXIST, -12, "already present")                            \
-    X(ETOOBIG, -13, "too large")
+    X(ETOOBIG, -13, "too large")                                 \
+    X(ETIMEOUT, -14, "timed out")
 
 enum seq_err {
     SEQ_OK = 0,

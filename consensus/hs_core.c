@@ -262,7 +262,9 @@ static size_t depth(const struct hs_tree_node *node)
  * fail half way through a commit. */
 static void commit_to(struct hs_core *core,
                       struct hs_tree_node *b0,
-                      const struct hs_qc *qc)
+                      const struct hs_qc *qc,
+                      const struct hs_tree_node *child,
+                      const struct hs_qc *child_qc)
 {
     size_t n = depth(b0), i;
 
@@ -272,6 +274,9 @@ static void commit_to(struct hs_core *core,
             i == 0 ? qc : &ancestor(b0, i - 1)->block.justify;
         core->io->commit(core->io, &node->block, cert);
         core->stats.blocks_committed++;
+    }
+    if (core->io->commit_cert != NULL) {
+        core->io->commit_cert(core->io, &b0->block, &child->block, child_qc);
     }
     core->root_qc = *qc;
     core->root_qc.height = b0->block.height;
@@ -290,10 +295,10 @@ static void certify(struct hs_core *core,
     struct hs_qc copy;
     bool is_high;
 
+    copy = *qc;
+    copy.height = node->block.height;
     if (!node->certified) {
         node->certified = true;
-        copy = *qc;
-        copy.height = node->block.height;
         is_high = copy.round > core->high_qc.round;
         if (is_high) {
             core->high_qc = copy;
@@ -309,7 +314,7 @@ static void certify(struct hs_core *core,
     /* The 2-chain commit rule (S4). */
     if (b0 != NULL && b0->parent != NULL &&
         b0->block.round + 1 == node->block.round) {
-        commit_to(core, b0, &node->block.justify);
+        commit_to(core, b0, &node->block.justify, node, &copy);
     }
 }
 
@@ -617,9 +622,12 @@ static void propose(struct hs_core *core)
     p->block.justify = core->high_qc;
     if (core->io->make_payload != NULL &&
         core->io->make_payload(core->io, &parent->block, &p->block.payload,
-                               &p->block.payload_len) != 0) {
+                               &p->block.payload_len,
+                               &p->block.ns_root) != 0) {
+        seq_free(p->block.payload);
         p->block.payload = NULL;
         p->block.payload_len = 0;
+        memset(&p->block.ns_root, 0, sizeof p->block.ns_root);
     }
     hs_block_seal(&p->block, &core->config.chain_id);
     if (!via_qc) {

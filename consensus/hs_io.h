@@ -33,6 +33,15 @@ struct hs_io {
     void (*commit)(struct hs_io *io,
                    const struct hs_block *block,
                    const struct hs_qc *qc);
+    /* Optional: the commits just reported (commit()) end at @b0, which
+     * is committed because @child (round(b0) + 1, justify = QC(b0)) is
+     * certified by @child_qc: a third party's proof that b0 and its
+     * ancestors are final (DESIGN §5, commit proof). Called once per
+     * 2-chain, after the commit() calls it explains. All borrowed. */
+    void (*commit_cert)(struct hs_io *io,
+                        const struct hs_block *b0,
+                        const struct hs_block *child,
+                        const struct hs_qc *child_qc);
     /* Optional: read the committed block at @height into @out (the caller
      * owns it then, hs_block_free), to serve peers' block requests below
      * the core's block tree. 0 or SEQ_ENOTFOUND. */
@@ -41,14 +50,18 @@ struct hs_io {
                           struct hs_block *out);
     /* Optional: the payload for a block the core is about to propose on
      * top of @parent. Sets *payload (allocated with seq_malloc; the core
-     * takes it) and *len. NULL hook means an empty payload. */
+     * takes it), *len and *ns_root (the namespace root of the entries the
+     * payload gives at that height, seq_nstree.h). NULL hook, or a
+     * non-zero return, means an empty payload and a zero ns_root. */
     int (*make_payload)(struct hs_io *io,
                         const struct hs_block *parent,
                         uint8_t **payload,
-                        size_t *len);
-    /* Optional: is @block's payload acceptable? 0 (vote), SEQ_EAGAIN (data
-     * missing; the driver fetches it and calls
-     * hs_core_on_payload_ready()), or SEQ_EBADMSG (never vote). */
+                        size_t *len,
+                        struct seq_hash *ns_root);
+    /* Optional: is @block's payload acceptable, and its ns_root the one
+     * its entries give? 0 (vote), SEQ_EAGAIN (data missing; the driver
+     * fetches it and calls hs_core_on_payload_ready()), or SEQ_EBADMSG
+     * (never vote). Without the hook, any payload is accepted. */
     int (*check_payload)(struct hs_io *io, const struct hs_block *block);
     /* Optional: a line of text about what the core did. */
     void (*trace)(struct hs_io *io, int level, const char *text);

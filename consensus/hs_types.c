@@ -37,21 +37,22 @@ void hs_block_id(const struct hs_block *block,
                  const struct seq_hash *chain_id,
                  struct seq_hash *out)
 {
-    static const char tag[] = "SEQ-BLOCK-v1";
-    struct seq_sha256_ctx ctx;
+    struct seq_header h;
 
-    seq_sha256_init(&ctx);
-    seq_sha256_update(&ctx, tag, sizeof tag - 1);
-    seq_sha256_update(&ctx, chain_id->bytes, SEQ_HASH_LEN);
-    seq_sha256_u64(&ctx, block->epoch);
-    seq_sha256_u64(&ctx, block->round);
-    seq_sha256_u64(&ctx, block->height);
-    seq_sha256_update(&ctx, block->parent_id.bytes, SEQ_HASH_LEN);
-    seq_sha256_u64(&ctx, block->justify.round);
-    seq_sha256_u32(&ctx, block->author);
-    seq_sha256_update(&ctx, block->payload_hash.bytes, SEQ_HASH_LEN);
-    seq_sha256_update(&ctx, block->ns_root.bytes, SEQ_HASH_LEN);
-    seq_sha256_final(&ctx, out);
+    hs_block_header(block, &h);
+    seq_header_id(&h, chain_id, out);
+}
+
+void hs_block_header(const struct hs_block *block, struct seq_header *out)
+{
+    out->epoch = block->epoch;
+    out->round = block->round;
+    out->height = block->height;
+    out->parent_id = block->parent_id;
+    out->justify_round = block->justify.round;
+    out->author = block->author;
+    out->payload_hash = block->payload_hash;
+    out->ns_root = block->ns_root;
 }
 
 void hs_block_seal(struct hs_block *block, const struct seq_hash *chain_id)

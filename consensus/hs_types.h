@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "seq_hash.h"
+#include "seq_header.h"
 
 #define HS_MAX_VALIDATORS 64
 /* Bounds on what a peer may make us hold; wire.c refuses anything larger. */
@@ -100,7 +101,8 @@ struct hs_block {
     hs_node_t author;
     struct hs_qc justify;
     struct seq_hash payload_hash; /* SHA-256 of payload. */
-    struct seq_hash ns_root;      /* Namespace root (issue 4); zero now. */
+    struct seq_hash ns_root;      /* Namespace root (seq_nstree.h) of the
+                                   * block's entries (make_payload). */
     uint8_t *payload;             /* Owned; NULL when payload_len is 0. */
     size_t payload_len;
     struct seq_hash id; /* Cached hs_block_id(); set by hs_block_seal. */
@@ -197,6 +199,8 @@ struct hs_safety {
 void hs_block_id(const struct hs_block *block,
                  const struct seq_hash *chain_id,
                  struct seq_hash *out);
+/* The header fields of @block (seq_header.h), which its id covers. */
+void hs_block_header(const struct hs_block *block, struct seq_header *out);
 /* Computes payload_hash and id from the other fields. */
 void hs_block_seal(struct hs_block *block, const struct seq_hash *chain_id);
 

@@ -21,8 +21,8 @@
 #include "hs_mutation.h"
 #include "seq_err.h"
 #include "seq_hash.h"
+#include "seq_header.h"
 
-static const char vote_tag[] = "SEQ-VOTE-v1";
 static const char timeout_tag[] = "SEQ-TIMEOUT-v1";
 static const char proposal_tag[] = "SEQ-PROPOSAL-v1";
 
@@ -48,11 +48,7 @@ void hs_vote_digest(const struct seq_hash *chain_id,
                     const struct seq_hash *block_id,
                     struct seq_hash *out)
 {
-    struct seq_sha256_ctx ctx;
-
-    digest_begin(&ctx, vote_tag, sizeof vote_tag - 1, chain_id, epoch, round);
-    seq_sha256_update(&ctx, block_id->bytes, SEQ_HASH_LEN);
-    seq_sha256_final(&ctx, out);
+    seq_vote_digest(chain_id, epoch, round, block_id, out);
 }
 
 void hs_timeout_digest(const struct seq_hash *chain_id,

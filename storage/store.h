@@ -70,6 +70,68 @@ struct store_ops {
                     const void *val,
                     size_t len);
     int (*get_meta)(struct store *s, const char *key, void **val, size_t *len);
+
+    /* ---- The rollup path (issue 4). Values are opaque bytes the caller
+     * encodes; gets return a seq_malloc'ed copy in *val (caller frees;
+     * NULL with *len 0 for an empty value). */
+
+    /* Dissemination batches (`batches`): id -> encoded batch, held until
+     * the block that includes it commits. */
+    int (*put_batch)(struct store *s,
+                     const struct seq_hash *id,
+                     const void *val,
+                     size_t len);
+    int (*get_batch)(struct store *s,
+                     const struct seq_hash *id,
+                     void **val,
+                     size_t *len);
+    /* Deleting an absent batch is not an error. */
+    int (*del_batch)(struct store *s, const struct seq_hash *id);
+    /* Calls @fn for every batch in ascending id order, staged writes
+     * included, until it returns non-zero (which scan_batches returns).
+     * The views passed to @fn are valid for the call only. */
+    int (*scan_batches)(struct store *s,
+                        int (*fn)(void *arg,
+                                  const struct seq_hash *id,
+                                  const void *val,
+                                  size_t len),
+                        void *arg);
+    /* A committed block's entries of one namespace (`ns`), keyed by
+     * (namespace, height), both big-endian, so one namespace's heights
+     * are adjacent and in order. Written only for namespaces present in
+     * the block. */
+    int (*put_ns)(struct store *s,
+                  uint64_t ns,
+                  hs_height_t height,
+                  const void *val,
+                  size_t len);
+    int (*get_ns)(struct store *s,
+                  uint64_t ns,
+                  hs_height_t height,
+                  void **val,
+                  size_t *len);
+    /* Commit certificates (`cert`): keyed by the height of the block a
+     * 2-chain committed directly. get_cert_from finds the lowest key >=
+     * @height and sets *found to it; SEQ_ENOTFOUND if none. */
+    int (*put_cert)(struct store *s,
+                    hs_height_t height,
+                    const void *val,
+                    size_t len);
+    int (*get_cert_from)(struct store *s,
+                         hs_height_t height,
+                         hs_height_t *found,
+                         void **val,
+                         size_t *len);
+    /* Committed transactions (`tx`): tx hash -> where it landed. */
+    int (*put_tx)(struct store *s,
+                  const struct seq_hash *tx_hash,
+                  const void *val,
+                  size_t len);
+    int (*get_tx)(struct store *s,
+                  const struct seq_hash *tx_hash,
+                  void **val,
+                  size_t *len);
+
     int (*sync)(struct store *s);
     void (*close)(struct store *s);
 };
@@ -152,6 +214,78 @@ static inline int store_get_meta(struct store *s,
                                  size_t *len)
 {
     return s->ops->get_meta(s, key, val, len);
+}
+static inline int store_put_batch(struct store *s,
+                                  const struct seq_hash *id,
+                                  const void *val,
+                                  size_t len)
+{
+    return s->ops->put_batch(s, id, val, len);
+}
+static inline int store_get_batch(struct store *s,
+                                  const struct seq_hash *id,
+                                  void **val,
+                                  size_t *len)
+{
+    return s->ops->get_batch(s, id, val, len);
+}
+static inline int store_del_batch(struct store *s, const struct seq_hash *id)
+{
+    return s->ops->del_batch(s, id);
+}
+static inline int store_scan_batches(struct store *s,
+                                     int (*fn)(void *arg,
+                                               const struct seq_hash *id,
+                                               const void *val,
+                                               size_t len),
+                                     void *arg)
+{
+    return s->ops->scan_batches(s, fn, arg);
+}
+static inline int store_put_ns(struct store *s,
+                               uint64_t ns,
+                               hs_height_t height,
+                               const void *val,
+                               size_t len)
+{
+    return s->ops->put_ns(s, ns, height, val, len);
+}
+static inline int store_get_ns(struct store *s,
+                               uint64_t ns,
+                               hs_height_t height,
+                               void **val,
+                               size_t *len)
+{
+    return s->ops->get_ns(s, ns, height, val, len);
+}
+static inline int store_put_cert(struct store *s,
+                                 hs_height_t height,
+                                 const void *val,
+                                 size_t len)
+{
+    return s->ops->put_cert(s, height, val, len);
+}
+static inline int store_get_cert_from(struct store *s,
+                                      hs_height_t height,
+                                      hs_height_t *found,
+                                      void **val,
+                                      size_t *len)
+{
+    return s->ops->get_cert_from(s, height, found, val, len);
+}
+static inline int store_put_tx(struct store *s,
+                               const struct seq_hash *tx_hash,
+                               const void *val,
+                               size_t len)
+{
+    return s->ops->put_tx(s, tx_hash, val, len);
+}
+static inline int store_get_tx(struct store *s,
+                               const struct seq_hash *tx_hash,
+                               void **val,
+                               size_t *len)
+{
+    return s->ops->get_tx(s, tx_hash, val, len);
 }
 static inline int store_sync(struct store *s)
 {

@@ -292,11 +292,13 @@ static int io_load_committed(struct hs_io *io,
 static int io_make_payload(struct hs_io *io,
                            const struct hs_block *parent,
                            uint8_t **payload,
-                           size_t *len)
+                           size_t *len,
+                           struct seq_hash *ns_root)
 {
     struct cw_io *t = io->impl;
 
     (void)parent;
+    memset(ns_root, 0, sizeof *ns_root);
     *payload = seq_calloc(1, 8);
     if (*payload == NULL) {
         return SEQ_ENOMEM;

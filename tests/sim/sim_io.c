@@ -203,7 +203,8 @@ static int io_load_committed(struct hs_io *io,
 static int io_make_payload(struct hs_io *io,
                            const struct hs_block *parent,
                            uint8_t **payload,
-                           size_t *len)
+                           size_t *len,
+                           struct seq_hash *ns_root)
 {
     struct sim_replica *r = io->impl;
     struct sim *sim = r->sim;
@@ -212,6 +213,7 @@ static int io_make_payload(struct hs_io *io,
     uint8_t *p;
     size_t i;
 
+    memset(ns_root, 0, sizeof *ns_root);
     p = seq_malloc(n);
     if (p == NULL) {
         return SEQ_ENOMEM;
