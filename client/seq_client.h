@@ -39,11 +39,13 @@
 
 #define SEQC_MAX_VALIDATORS 64
 #define SEQC_MAX_NAMESPACES 256
-#define SEQC_NAME_MAX       64   /* Names, with their NUL. */
-#define SEQC_MAX_CHAIN      1024 /* Headers in one commit proof. */
+#define SEQC_NAME_MAX       64         /* Names, with their NUL. */
+#define SEQC_MAX_CHAIN      1024       /* Headers in one commit proof. */
 #define SEQC_MAX_ENTRIES    (1u << 20) /* Entries in one namespace block. */
-#define SEQC_MAX_SUBMIT     4096 /* Transactions in one Submit. */
-#define SEQC_MAX_MSG        (4u * 1024 * 1024) /* Client-port message. */
+#define SEQC_MAX_SUBMIT     4096       /* Transactions in one Submit. */
+#define SEQC_MAX_MSG        (4u * 1024 * 1024) /* Client-port request. */
+/* A reply (a namespace block can be as large as a block's payload). */
+#define SEQC_MAX_REPLY      (32u * 1024 * 1024)
 #define SEQC_MAX_CREDITS    1024 /* Outstanding subscription credits. */
 
 /* ---- Genesis ------------------------------------------------------------ */
@@ -59,7 +61,7 @@ struct seqc_genesis {
     struct seq_hash chain_id; /* SHA-256 of the file's bytes. */
     char chain_name[SEQC_NAME_MAX];
     uint64_t epoch;
-    uint32_t n_validators; /* 1..SEQC_MAX_VALIDATORS */
+    uint32_t n_validators;                    /* 1..SEQC_MAX_VALIDATORS */
     uint8_t pubkeys[SEQC_MAX_VALIDATORS][32]; /* BIP-340 x-only keys. */
     uint32_t n_namespaces;
     struct seqc_namespace namespaces[SEQC_MAX_NAMESPACES];
@@ -128,7 +130,10 @@ struct seqc_nsblock {
     struct seqc_qc child_qc;
 };
 
-/* Frees what @b owns (not @b) and zeroes it. NULL is fine. */
+/* Frees what @b owns (not @b) and zeroes it. NULL is fine. A block built
+ * by hand (a validator serving one) owns the same parts the decoders give
+ * it, each a separate seq_malloc block: every entries[i].payload, entries,
+ * and chain. */
 void seqc_nsblock_free(struct seqc_nsblock *b);
 
 /* Protobuf NsBlock (proto/client.proto). encode returns *out owned
@@ -142,7 +147,8 @@ int seqc_nsblock_decode(const uint8_t *buf,
                         size_t len,
                         struct seqc_nsblock *out);
 
-/* JSON (the HTTP API; one line, no newline, returned owned, free()):
+/* JSON (the HTTP API; one line, no newline, returned owned, free()).
+ * @chain_id (the genesis hash) gives the header's "hash"; NULL omits it:
  *   {"namespace": N, "height": H,
  *    "header": {header of chain[0], below, plus "hash": "<64 hex>"},
  *    "entries": [{"tx_hash": "<64 hex>", "payload": "<base64>"}, ...],
@@ -159,18 +165,26 @@ int seqc_nsblock_decode(const uint8_t *buf,
  *   header = {"epoch", "round", "height", "parent_id", "justify_round",
  *             "author", "payload_hash", "ns_root"} (hashes in hex);
  * proof members a kind does not use are omitted. Integers are JSON
- * numbers (exact up to 2^53) or decimal strings; the decoder accepts both.
- * The decoder ignores "hash" and "tx_hash" (it recomputes them) and
- * unknown members; SEQ_EBADMSG with errmsg (may be NULL) otherwise. */
-int seqc_nsblock_to_json(const struct seqc_nsblock *b, char **out);
+ * numbers (exact up to 2^53) or decimal strings; the encoder writes a
+ * number up to 2^53 and a string above, the decoder accepts both.
+ * to_json fails as encode does. The decoder ignores "hash" and "tx_hash"
+ * (it recomputes them) and unknown members; it refuses a "header" that
+ * differs from chain[0] and proof members the kind does not use (as the
+ * protobuf decoder refuses a kind that disagrees with the entries, presence
+ * iff there are some, or neighbours the kind does not use). SEQ_EBADMSG
+ * with errmsg (may be NULL) otherwise, or SEQ_ENOMEM. */
+int seqc_nsblock_to_json(const struct seqc_nsblock *b,
+                         const struct seq_hash *chain_id,
+                         char **out);
 int seqc_nsblock_from_json(const char *text,
                            size_t len,
                            struct seqc_nsblock *out,
                            char errmsg[SEQ_ERRMSG_LEN]);
 
 /* Checks @b against @g alone (no state): the child QC (epoch == genesis
- * epoch, block_id == id(child), at least 2f+1 distinct signers below n,
- * each a valid BIP-340 signature of seq_vote_digest), the commit proof
+ * epoch, block_id == id(child), round and height those of child, at least
+ * 2f+1 = n - floor((n - 1) / 3) distinct signers below n, each a valid
+ * BIP-340 signature of seq_vote_digest), the commit proof
  * (consecutive heights and parent links along chain, child.height =
  * last + 1, child.parent_id = id(last), child.round = last.round + 1,
  * child.justify_round = last.round, all in the genesis epoch, chain[0].height

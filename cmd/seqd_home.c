@@ -213,6 +213,7 @@ static const char init_usage[] =
     "usage: seqd init [--home DIR] [--moniker NAME] [--chain-id ID]\n"
     "                 [--p2p tcp://HOST:PORT] [--http HOST:PORT]\n"
     "                 [--client tcp://HOST:PORT] [--genesis FILE]\n"
+    "                 [--namespace ID:NAME[:WEIGHT[:MAX_TX_SIZE]]]...\n"
     "\n"
     "Create the home directory DIR (default $SEQ_HOME; mode 0700) with\n"
     "config.toml, node_key.json, priv_validator_key.json (both 0600),\n"
@@ -229,14 +230,119 @@ static const char init_usage[] =
     "  --client ADDR     client socket address (default "
     "tcp://127.0.0.1:26602)\n"
     "  --genesis FILE    use FILE, byte for byte, as genesis.json instead\n"
-    "                    of making one (not with --chain-id)\n";
+    "                    of making one (not with --chain-id or --namespace)\n"
+    "  --namespace SPEC  register a rollup in the new genesis: id 1 or more,\n"
+    "                    a unique name, weight 1 to 1000000 (default 1),\n"
+    "                    max_tx_size 1 to 1048576 bytes (default 65536);\n"
+    "                    repeat for more, in any order\n";
 
 struct init_args {
     const char *home;
     const char *chain_id;
     const char *genesis;
     struct net_config config;
+    uint32_t n_namespaces; /* From --namespace, sorted by id. */
+    struct net_namespace namespaces[NET_MAX_NAMESPACES];
 };
+
+/* The characters of a name (net_home.h): checked here too, so that a bad
+ * --namespace is a usage error naming the option rather than a failure
+ * after the keys were made. */
+static bool name_ok(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return i > 0 && i < NET_NAME_MAX;
+}
+
+/* Parses --namespace @spec, ID:NAME[:WEIGHT[:MAX_TX_SIZE]], and adds it to
+ * @a unless its id or name is already there. */
+static int add_namespace(struct init_args *a, const char *spec)
+{
+    struct net_namespace *ns = &a->namespaces[a->n_namespaces];
+    char copy[256];
+    char *field[4] = { NULL };
+    char *p = copy;
+    uint64_t v;
+    size_t n = 0;
+    uint32_t i;
+    int rv;
+
+    if (a->n_namespaces == NET_MAX_NAMESPACES) {
+        return seqd_usage_error("init", "--namespace: at most %d",
+                                NET_MAX_NAMESPACES);
+    }
+    if (strlen(spec) >= sizeof copy) {
+        return seqd_usage_error("init", "--namespace: too long");
+    }
+    memcpy(copy, spec, strlen(spec) + 1);
+    while (p != NULL && n < 4) {
+        field[n++] = p;
+        p = strchr(p, ':');
+        if (p != NULL) {
+            *p++ = '\0';
+        }
+    }
+    if (n < 2 || p != NULL) {
+        return seqd_usage_error("init",
+                                "--namespace '%s': want "
+                                "ID:NAME[:WEIGHT[:MAX_TX_SIZE]]",
+                                spec);
+    }
+    memset(ns, 0, sizeof *ns);
+    rv = seqd_parse_uint("init", "--namespace ID", field[0], 1, INT64_MAX,
+                         &ns->id);
+    if (rv != 0) {
+        return rv;
+    }
+    if (!name_ok(field[1])) {
+        return seqd_usage_error("init",
+                                "--namespace '%s': NAME: want 1 to 63 "
+                                "characters from A-Z a-z 0-9 . _ -",
+                                spec);
+    }
+    memcpy(ns->name, field[1], strlen(field[1]) + 1);
+    v = NET_DEFAULT_WEIGHT;
+    if (field[2] != NULL) {
+        rv = seqd_parse_uint("init", "--namespace WEIGHT", field[2], 1,
+                             NET_MAX_WEIGHT, &v);
+    }
+    ns->weight = (uint32_t)v;
+    v = NET_DEFAULT_MAX_TX_SIZE;
+    if (rv == 0 && field[3] != NULL) {
+        rv = seqd_parse_uint("init", "--namespace MAX_TX_SIZE", field[3], 1,
+                             NET_MAX_TX_SIZE, &v);
+    }
+    ns->max_tx_size = (uint32_t)v;
+    for (i = 0; rv == 0 && i < a->n_namespaces; i++) {
+        if (a->namespaces[i].id == ns->id) {
+            rv = seqd_usage_error("init", "--namespace: id %llu given twice",
+                                  (unsigned long long)ns->id);
+        } else if (strcmp(a->namespaces[i].name, ns->name) == 0) {
+            rv = seqd_usage_error("init", "--namespace: name %s given twice",
+                                  ns->name);
+        }
+    }
+    if (rv == 0) {
+        a->n_namespaces++;
+    }
+    return rv;
+}
+
+static int namespace_cmp(const void *x, const void *y)
+{
+    const struct net_namespace *a = x;
+    const struct net_namespace *b = y;
+
+    return (a->id > b->id) - (a->id < b->id);
+}
 
 static int init_parse(int argc, char **argv, struct init_args *a)
 {
@@ -248,6 +354,7 @@ static int init_parse(int argc, char **argv, struct init_args *a)
         { "http", required_argument, NULL, 't' },
         { "client", required_argument, NULL, 'C' },
         { "genesis", required_argument, NULL, 'g' },
+        { "namespace", required_argument, NULL, 'N' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -292,6 +399,9 @@ static int init_parse(int argc, char **argv, struct init_args *a)
         case 'g':
             a->genesis = optarg;
             break;
+        case 'N':
+            rv = add_namespace(a, optarg);
+            break;
         case 'h':
             fputs(init_usage, stdout);
             return -1;
@@ -318,9 +428,18 @@ static int init_parse(int argc, char **argv, struct init_args *a)
                                 "each other: the genesis file names "
                                 "its chain");
     }
+    if (a->genesis != NULL && a->n_namespaces > 0) {
+        return seqd_usage_error("init",
+                                "--namespace and --genesis exclude "
+                                "each other: the genesis file registers "
+                                "its namespaces");
+    }
     if (a->chain_id == NULL) {
         a->chain_id = "seq-local";
     }
+    /* The genesis lists them by ascending id (net_home.h). */
+    qsort(a->namespaces, a->n_namespaces, sizeof a->namespaces[0],
+          namespace_cmp);
     return 0;
 }
 
@@ -346,6 +465,9 @@ static int init_own_genesis(const struct init_args *a,
     g->validators[0].pubkey = keys->validator.pubkey;
     memcpy(g->validators[0].node_key, keys->node.public_key, NET_CURVE_KEY_LEN);
     memcpy(g->validators[0].p2p, a->config.p2p_listen, NET_ADDR_MAX);
+    g->n_namespaces = a->n_namespaces;
+    memcpy(g->namespaces, a->namespaces,
+           a->n_namespaces * sizeof a->namespaces[0]);
     if (net_genesis_write(path, g, errmsg) != 0) {
         rv = seqd_fail("init", "%s", errmsg);
     }
@@ -390,6 +512,7 @@ static void init_report(const struct init_args *a,
     char node_key[41];
     char abs[PATH_MAX];
     hs_node_t index;
+    uint32_t i;
 
     seq_hex_encode(keys->validator.pubkey.bytes, HS_PUBKEY_LEN, pubkey);
     seq_hex_encode(g->hash.bytes, SEQ_HASH_LEN, hash);
@@ -410,6 +533,13 @@ static void init_report(const struct init_args *a,
             "                until a new genesis lists this key)\n",
             pubkey);
     }
+    for (i = 0; i < g->n_namespaces; i++) {
+        const struct net_namespace *ns = &g->namespaces[i];
+
+        printf("  namespace     %llu %s (weight %u, max_tx_size %u)\n",
+               (unsigned long long)ns->id, ns->name, ns->weight,
+               ns->max_tx_size);
+    }
     printf("  node_key      %s\n", node_key);
     printf("  p2p           %s\n", a->config.p2p_listen);
     printf("  http          %s\n", a->config.http_listen);
@@ -419,7 +549,7 @@ static void init_report(const struct init_args *a,
 
 int seqd_init_main(int argc, char **argv)
 {
-    struct init_args a;
+    struct init_args a; /* ~21 KiB with its namespaces; fine in main. */
     struct seqd_keys keys;
     struct net_genesis *g;
     char errmsg[SEQ_ERRMSG_LEN];

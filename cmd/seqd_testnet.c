@@ -1,9 +1,11 @@
 /* seqd testnet: a ready local network in one command (DESIGN §8). For N
  * validators it makes DIR/node0 .. DIR/node{N-1}, each a complete home
  * (keys, config.toml, data/) holding the same genesis.json, byte for byte,
- * which lists all N; and DIR/testnet.json (format in net/net_home.h), which
- * the cluster tests and scripts read to find the nodes. Node i listens on
- * base+10i (p2p), base+10i+1 (HTTP) and base+10i+2 (clients).
+ * which lists all N and registers K rollups (namespaces 1..K, named
+ * rollup-1 .. rollup-K; DESIGN §5); and DIR/testnet.json (format in
+ * net/net_home.h), which the cluster tests and scripts read to find the
+ * nodes and the namespaces. Node i listens on base+10i (p2p), base+10i+1
+ * (HTTP) and base+10i+2 (clients).
  *
  * All or nothing: everything is built in a hidden staging directory next to
  * DIR and renamed to DIR at the end, so an interrupted run leaves no
@@ -39,8 +41,9 @@
 #define DEFAULT_PORT 26600
 
 static const char testnet_usage[] =
-    "usage: seqd testnet --validators N --output-dir DIR [--base-port P]\n"
-    "                    [--chain-id ID] [--base-timeout-ms T] [--host H]\n"
+    "usage: seqd testnet --validators N --output-dir DIR [--rollups K]\n"
+    "                    [--base-port P] [--chain-id ID] [--host H]\n"
+    "                    [--base-timeout-ms T]\n"
     "\n"
     "Create a local network of N validators: DIR/node0 .. DIR/node<N-1>\n"
     "(complete home directories sharing one genesis.json) and\n"
@@ -49,6 +52,9 @@ static const char testnet_usage[] =
     "\n"
     "  --validators N        1 to 64\n"
     "  --output-dir DIR      where to create the network\n"
+    "  --rollups K           register K rollups in the genesis, 0 to 256\n"
+    "                        (default 0): namespaces 1..K named rollup-1 ..\n"
+    "                        rollup-K, weight 1, max_tx_size 65536\n"
     "  --base-port P         first port (default 26600)\n"
     "  --chain-id ID         chain name (default seq-local)\n"
     "  --base-timeout-ms T   consensus base timeout, 50 to 600000 (default "
@@ -59,6 +65,7 @@ static const char testnet_usage[] =
 
 struct testnet_args {
     uint64_t n;
+    uint64_t rollups;
     uint64_t base_port;
     uint64_t base_timeout_ms;
     const char *output_dir;
@@ -86,6 +93,7 @@ static int testnet_parse(int argc, char **argv, struct testnet_args *a)
     static const struct option options[] = {
         { "validators", required_argument, NULL, 'n' },
         { "output-dir", required_argument, NULL, 'o' },
+        { "rollups", required_argument, NULL, 'r' },
         { "base-port", required_argument, NULL, 'p' },
         { "chain-id", required_argument, NULL, 'c' },
         { "base-timeout-ms", required_argument, NULL, 't' },
@@ -111,6 +119,10 @@ static int testnet_parse(int argc, char **argv, struct testnet_args *a)
             break;
         case 'o':
             a->output_dir = optarg;
+            break;
+        case 'r':
+            rv = seqd_parse_uint("testnet", "--rollups", optarg, 0,
+                                 NET_MAX_NAMESPACES, &a->rollups);
             break;
         case 'p':
             rv = seqd_parse_uint("testnet", "--base-port", optarg, 1, 65535,
@@ -338,6 +350,7 @@ static int write_testnet_json(const struct testnet_args *a,
 {
     char hash[2 * SEQ_HASH_LEN + 1];
     char path[PATH_LEN];
+    json_t *namespaces;
     json_t *nodes;
     json_t *root = NULL;
     char *text = NULL;
@@ -346,6 +359,16 @@ static int write_testnet_json(const struct testnet_args *a,
     int rv = SEQD_OK;
 
     seq_hex_encode(g->hash.bytes, SEQ_HASH_LEN, hash);
+    namespaces = json_array();
+    for (i = 0; namespaces != NULL && i < g->n_namespaces; i++) {
+        if (json_array_append_new(
+                namespaces,
+                json_pack("{s:I, s:s}", "id", (json_int_t)g->namespaces[i].id,
+                          "name", g->namespaces[i].name)) != 0) {
+            json_decref(namespaces);
+            namespaces = NULL;
+        }
+    }
     nodes = json_array();
     for (i = 0; nodes != NULL && i < a->n; i++) {
         if (json_array_append_new(nodes, node_json(a, i, abs)) != 0) {
@@ -353,10 +376,14 @@ static int write_testnet_json(const struct testnet_args *a,
             nodes = NULL;
         }
     }
-    if (nodes != NULL) {
-        root = json_pack("{s:s, s:s, s:I, s:o}", "chain_id", g->chain_id,
+    if (namespaces != NULL && nodes != NULL) {
+        /* "o" takes the references, even when json_pack fails. */
+        root = json_pack("{s:s, s:s, s:I, s:o, s:o}", "chain_id", g->chain_id,
                          "genesis_hash", hash, "validators", (json_int_t)a->n,
-                         "nodes", nodes);
+                         "namespaces", namespaces, "nodes", nodes);
+    } else {
+        json_decref(namespaces);
+        json_decref(nodes);
     }
     if (root != NULL) {
         text = render(root, &len);
@@ -395,6 +422,15 @@ static void testnet_genesis(const struct testnet_args *a,
         v->pubkey = keys[i].validator.pubkey;
         memcpy(v->node_key, keys[i].node.public_key, NET_CURVE_KEY_LEN);
         memcpy(v->p2p, c.p2p_listen, sizeof v->p2p);
+    }
+    g->n_namespaces = (uint32_t)a->rollups;
+    for (i = 0; i < a->rollups; i++) {
+        struct net_namespace *ns = &g->namespaces[i];
+
+        ns->id = i + 1;
+        snprintf(ns->name, sizeof ns->name, "rollup-%u", (unsigned)(i + 1));
+        ns->weight = NET_DEFAULT_WEIGHT;
+        ns->max_tx_size = NET_DEFAULT_MAX_TX_SIZE;
     }
 }
 
@@ -477,6 +513,14 @@ static void report(const struct testnet_args *a,
     printf("testnet: %u validators in %s\n", (unsigned)a->n, abs);
     printf("  chain_id      %s\n", g->chain_id);
     printf("  genesis_hash  %s\n", hash);
+    if (g->n_namespaces == 0) {
+        printf("  namespaces    none (--rollups K registers some)\n");
+    } else {
+        printf("  namespaces    %u: ids %llu..%llu, %s .. %s\n",
+               g->n_namespaces, (unsigned long long)g->namespaces[0].id,
+               (unsigned long long)g->namespaces[g->n_namespaces - 1].id,
+               g->namespaces[0].name, g->namespaces[g->n_namespaces - 1].name);
+    }
     for (i = 0; i < a->n; i++) {
         struct net_config c;
 

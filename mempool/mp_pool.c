@@ -1,5 +1,7 @@
 /* The stage-1 mempool (mp_pool.h): what a validator does with transactions
  * between a client's POST and the commit of the block that orders them.
+ * This file has admission, sealing, held batches and payloads; mp_commit.c
+ * has the dedup window and a block's entries.
  *
  ****************** NOTES ON THE DESIGN OF THE STAGE-1 MEMPOOL *****************
  *
@@ -8,45 +10,81 @@
  * batch is sealed when full or old (DESIGN §4) and queued; mp_pool_tick()
  * hands it to the driver for broadcast and moves it to the held batches,
  * next to the peers' batches. A leader proposes held batch ids; a commit
- * turns ids back into transactions and releases the batches.
+ * turns ids back into transactions (the block's entries) and releases the
+ * batches.
  *
- * Indexes are fixed-capacity hash sets (mp_set.h), allocated at open:
- * pending tx hashes, held batches by id, and two rings of what committed
- * recently (tx hashes, batch ids) with a set over each. Held batches are
- * also kept per author in arrays sorted by (seq, id): those arrays, not
- * the sets, give every order.
+ * Indexes are hash sets (mp_set.h): pending tx hashes, held batches by id,
+ * the transactions of held batches, and the window's transactions and
+ * batch ids. Held batches are also kept per author in arrays sorted by
+ * (seq, id), and the window's blocks in a list by height: those, not the
+ * sets, give every order.
  *
  * (M1) Determinism. Nothing iterates a set or compares pointers to
  *      produce output. Payloads take held batches round-robin over authors
- *      in id order, each author's in (seq, id) order; a commit lists
- *      transactions in payload order, then batch order; namespace slices
- *      come in ascending id. Hence the same calls give the same bytes, for
- *      any hash_seed (tested with two seeds).
+ *      in id order, each author's in (seq, id) order; entries come in
+ *      level order (ancestors by height, then the block), payload order,
+ *      then batch order; namespace slices come in ascending id. Hence the
+ *      same calls give the same bytes, for any hash_seed (tested with two
+ *      seeds).
  * (M2) Accounting. pending_txs and pending_bytes (in total and per
  *      namespace) are the count and payload bytes of the pending set. A
- *      transaction enters it only through mp_pool_submit and leaves it only
- *      when a commit carries it. The pending set is sized max_pending_txs,
- *      so admission (which checks the counters first) never finds it full.
- * (M3) Dedup. Submit admits a hash only if it is neither pending nor in the
- *      recent-commit ring. A commit keeps the first occurrence of a hash in
- *      the block and drops it when the ring has it. The ring is a function
- *      of the committed chain alone (same recent_txs everywhere), so every
- *      replica that runs the same commits drops the same transactions. The
- *      rings live in memory: after a restart they start empty, and dedup
- *      against blocks committed before the restart is lost until storage
- *      replays them (not done in stage 1).
- * (M4) A batch commits once. Committed batch ids enter their own ring; a
- *      payload naming one fails mp_pool_check_payload (an honest leader
- *      excludes ancestors' batches), and mp_pool_commit skips it.
+ *      transaction enters it only through mp_pool_submit (never while
+ *      the window has it) and leaves it only when a committed block
+ *      carries it (entry or dropped duplicate), or when the window has it
+ *      and a commit or restore takes it out of the open batch (a
+ *      restored one in a sealed batch of ours leaves when that batch
+ *      commits). The pending set is sized
+ *      max_pending_txs, so admission (which checks the counters first)
+ *      never finds it full.
+ * (M3) The window, and the entries as a function of the chain. The entries
+ *      of the block at height h are its transactions in order minus those
+ *      seen earlier in the block or among the entries of a block at a
+ *      height j with h - W <= j < h (W = dedup_heights). The pool
+ *      remembers the entries of the committed blocks at heights above
+ *      committed - W, i.e. exactly those some block above the committed
+ *      height may need, each hash mapped to the highest block with it;
+ *      mp_pool_block_txs() applies the rule to the uncommitted ancestors
+ *      too, lowest first, in a scratch set. Nothing else enters the rule:
+ *      not what a replica remembers beyond the window, not which batches
+ *      committed before (a batch is never skipped), so every replica
+ *      derives the same entries, including one that restarted and fed the
+ *      window back (mp_pool_restore_committed).
+ * (M4) Committed batches. Their ids are remembered for the window too: a
+ *      broadcast of one is refused (SEQ_EEXIST), a leader does not propose
+ *      one, and a payload naming one fails mp_pool_check_payload (an
+ *      honest leader excludes its ancestors' batches). That only steers
+ *      voting: a block that does reference one again commits it in full
+ *      (deduplicated by (M3)), so a replica fetches it again, and a fetch
+ *      response (add_batch with the id) is stored even while the window
+ *      has the id. Such a copy is released when a commit takes it or its
+ *      id leaves the window, so late fetch responses cannot pile up.
  * (M5) Failure atomicity. Each call that can fail validates and allocates
- *      everything first and changes state only after the last check; the
- *      state changes themselves cannot fail (the sets never allocate). So
- *      any error, SEQ_ENOMEM included, leaves the pool unchanged, which the
- *      tests check by failing each allocation in turn.
+ *      everything first (growing sets with mp_set_reserve) and changes
+ *      state only after the last check; the state changes themselves
+ *      cannot fail (the sets have room). So any error, SEQ_ENOMEM
+ *      included, leaves the pool unchanged, which the tests check by
+ *      failing each allocation in turn.
  * (M6) Bounded memory. Pending transactions are capped in number and
  *      bytes, each namespace at its weighted share of the bytes; held
  *      batches at max_batches_per_author per author, each within the batch
  *      limits; sealed batches waiting for mp_pool_tick at that cap too.
+ *      The window holds the entries and batch ids of at most W blocks
+ *      (block_max_batches ids, block_max_batches * batch_max_txs entries
+ *      each); its sets grow to at most twice their peak and never shrink.
+ * (M7) mp_pool_block_txs() == mp_pool_commit(). Both run one selection
+ *      (mp_commit.c, select_entries) over levels: block_txs over the
+ *      ancestors and the block, commit over the block alone with the
+ *      ancestors' entries in the window, put there by the same selection
+ *      when they committed. The window forgets only heights below every
+ *      block that can still commit, so the two see the same earlier
+ *      entries (tested across random chains).
+ * (M8) Admission state in O(1). A transaction is committed if the window
+ *      has it, pending if the pending set or the held_txs index has it.
+ *      held_txs counts, per hash, the held batches that have it; hold()
+ *      adds and release() drops those references. Its capacity is kept at
+ *      the peers' held transactions (reserved as their batches are added)
+ *      plus the most our own slot can hold (reserved at open), so
+ *      mp_pool_tick, which holds our batches, never fails.
  ******************************************************************************/
 
 #include "mp_pool.h"
@@ -57,106 +95,15 @@
 
 #include "hs_types.h"
 #include "mp_batch_int.h"
+#include "mp_pool_int.h"
 #include "mp_set.h"
 #include "seq_alloc.h"
 #include "seq_err.h"
 
-struct ns_entry {
-    uint64_t id;
-    char name[MP_NS_NAME_MAX + 1];
-    uint32_t weight;
-    uint32_t max_tx_size;
-    uint64_t pending_txs;
-    uint64_t pending_bytes;
-};
-
-/* The last cap items pushed, in a set for lookups. */
-struct ring {
-    struct seq_hash *items;
-    size_t cap, n, next;
-    struct mp_set set;
-};
-
-/* One author's held batches, sorted by (seq, id). */
-struct author_slot {
-    struct mp_batch **batches; /* cap = max_batches_per_author */
-    size_t n;
-};
-
-struct mp_pool {
-    struct mp_config config; /* namespaces is NULL: see ns. */
-    struct ns_entry *ns;     /* Owned, sorted by id. */
-    size_t n_ns;
-    uint64_t total_weight;
-    struct mp_set pending;
-    uint64_t pending_txs, pending_bytes;
-    struct ring recent_txs;
-    struct ring recent_batches;
-    struct mp_set held; /* id -> struct mp_batch *, owned through authors. */
-    struct author_slot *authors; /* n_validators slots. */
-    struct mp_batch **slot_mem;  /* Owned storage of every slot's array. */
-    struct mp_batch *open;       /* Owned; NULL or being filled. */
-    struct mp_batch *queue_head, *queue_tail; /* Owned, sealed, FIFO. */
-    size_t n_queued;
-    uint64_t next_seq;
-    struct mp_stats stats;
-};
-
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                          */
 
-static int ring_init(struct ring *ring, size_t cap, uint64_t seed)
-{
-    int rv;
-
-    memset(ring, 0, sizeof *ring);
-    ring->items = seq_calloc(cap, sizeof *ring->items);
-    if (ring->items == NULL) {
-        return SEQ_ENOMEM;
-    }
-    rv = mp_set_init(&ring->set, cap, seed);
-    if (rv != 0) {
-        seq_free(ring->items);
-        ring->items = NULL;
-        return rv;
-    }
-    ring->cap = cap;
-    return SEQ_OK;
-}
-
-static void ring_close(struct ring *ring)
-{
-    mp_set_close(&ring->set);
-    seq_free(ring->items);
-    memset(ring, 0, sizeof *ring);
-}
-
-static bool ring_has(const struct ring *ring, const struct seq_hash *h)
-{
-    return mp_set_get(&ring->set, h, NULL);
-}
-
-/* Remembers @h, forgetting the oldest item when full. */
-static void ring_push(struct ring *ring, const struct seq_hash *h)
-{
-    int rv;
-
-    if (ring_has(ring, h)) {
-        return;
-    }
-    if (ring->n == ring->cap) {
-        mp_set_del(&ring->set, &ring->items[ring->next]);
-        ring->n--;
-    }
-    ring->items[ring->next] = *h;
-    ring->next = (ring->next + 1) % ring->cap;
-    ring->n++;
-    rv = mp_set_put(&ring->set, h, NULL);
-    assert(rv == 0);
-    (void)rv;
-}
-
-static struct ns_entry *find_ns(const struct mp_pool *pool, uint64_t id)
+struct ns_entry *mp_pool_find_ns(const struct mp_pool *pool, uint64_t id)
 {
     size_t lo = 0;
     size_t hi = pool->n_ns;
@@ -201,8 +148,8 @@ static bool config_valid(const struct mp_config *c)
         c->block_max_batches == 0 ||
         c->block_max_batches >
             (HS_MAX_PAYLOAD - MP_PAYLOAD_HEADER_LEN) / SEQ_HASH_LEN ||
-        c->block_max_bytes < c->batch_max_bytes || c->recent_txs == 0 ||
-        c->recent_batches == 0 || c->n_namespaces > MP_MAX_NS ||
+        c->block_max_bytes < c->batch_max_bytes || c->dedup_heights == 0 ||
+        c->n_namespaces > MP_MAX_NS ||
         (c->n_namespaces > 0 && c->namespaces == NULL)) {
         return false;
     }
@@ -230,8 +177,72 @@ static void ns_insert(struct mp_pool *pool, const struct mp_namespace *ns)
     pool->total_weight += ns->weight;
 }
 
+/* The most transactions our own author slot can hold (M8). */
+static size_t own_slot_txs(const struct mp_config *c)
+{
+    return (size_t)c->max_batches_per_author * c->batch_max_txs;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Lifecycle                                                              */
+
+/* The sets of a new pool; on failure, all closed. */
+static int sets_init(struct mp_pool *pool, const struct mp_config *c)
+{
+    size_t per = c->max_batches_per_author;
+    int rv;
+
+    rv = mp_set_init(&pool->pending, c->max_pending_txs, c->hash_seed);
+    if (rv == 0) {
+        rv = mp_set_init(&pool->held, per * c->n_validators, c->hash_seed);
+    }
+    if (rv == 0) {
+        rv = mp_set_init(&pool->held_txs, own_slot_txs(c), c->hash_seed);
+    }
+    if (rv == 0) {
+        rv = mp_set_init(&pool->win_txs, c->batch_max_txs, c->hash_seed);
+    }
+    if (rv == 0) {
+        rv =
+            mp_set_init(&pool->win_batches, c->block_max_batches, c->hash_seed);
+    }
+    if (rv != 0) {
+        /* Closing a set that init failed or never reached is fine. */
+        mp_set_close(&pool->win_batches);
+        mp_set_close(&pool->win_txs);
+        mp_set_close(&pool->held_txs);
+        mp_set_close(&pool->held);
+        mp_set_close(&pool->pending);
+    }
+    return rv;
+}
+
+static void sets_close(struct mp_pool *pool)
+{
+    mp_set_close(&pool->win_batches);
+    mp_set_close(&pool->win_txs);
+    mp_set_close(&pool->held_txs);
+    mp_set_close(&pool->held);
+    mp_set_close(&pool->pending);
+}
+
+static bool namespaces_valid(const struct mp_config *c)
+{
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < c->n_namespaces; i++) {
+        if (!ns_valid(&c->namespaces[i])) {
+            return false;
+        }
+        for (j = 0; j < i; j++) {
+            if (c->namespaces[j].id == c->namespaces[i].id) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
 
 int mp_pool_open(const struct mp_config *config, struct mp_pool **out)
 {
@@ -239,21 +250,10 @@ int mp_pool_open(const struct mp_config *config, struct mp_pool **out)
     struct mp_pool *pool;
     size_t per = c->max_batches_per_author;
     size_t i;
-    size_t j;
     int rv;
 
-    if (!config_valid(c)) {
+    if (!config_valid(c) || !namespaces_valid(c)) {
         return SEQ_EINVAL;
-    }
-    for (i = 0; i < c->n_namespaces; i++) {
-        if (!ns_valid(&c->namespaces[i])) {
-            return SEQ_EINVAL;
-        }
-        for (j = 0; j < i; j++) {
-            if (c->namespaces[j].id == c->namespaces[i].id) {
-                return SEQ_EINVAL;
-            }
-        }
     }
     pool = seq_calloc(1, sizeof *pool);
     if (pool == NULL) {
@@ -272,26 +272,14 @@ int mp_pool_open(const struct mp_config *config, struct mp_pool **out)
     for (i = 0; i < c->n_namespaces; i++) {
         ns_insert(pool, &c->namespaces[i]);
     }
-    rv = mp_set_init(&pool->pending, c->max_pending_txs, c->hash_seed);
+    rv = sets_init(pool, c);
     if (rv != 0) {
         goto err_after_ns;
-    }
-    rv = ring_init(&pool->recent_txs, c->recent_txs, c->hash_seed);
-    if (rv != 0) {
-        goto err_after_pending;
-    }
-    rv = ring_init(&pool->recent_batches, c->recent_batches, c->hash_seed);
-    if (rv != 0) {
-        goto err_after_recent_txs;
-    }
-    rv = mp_set_init(&pool->held, per * c->n_validators, c->hash_seed);
-    if (rv != 0) {
-        goto err_after_recent_batches;
     }
     pool->authors = seq_calloc(c->n_validators, sizeof *pool->authors);
     if (pool->authors == NULL) {
         rv = SEQ_ENOMEM;
-        goto err_after_held;
+        goto err_after_sets;
     }
     pool->slot_mem = seq_calloc(per * c->n_validators, sizeof(void *));
     if (pool->slot_mem == NULL) {
@@ -306,14 +294,8 @@ int mp_pool_open(const struct mp_config *config, struct mp_pool **out)
 
 err_after_authors:
     seq_free(pool->authors);
-err_after_held:
-    mp_set_close(&pool->held);
-err_after_recent_batches:
-    ring_close(&pool->recent_batches);
-err_after_recent_txs:
-    ring_close(&pool->recent_txs);
-err_after_pending:
-    mp_set_close(&pool->pending);
+err_after_sets:
+    sets_close(pool);
 err_after_ns:
     seq_free(pool->ns);
 err_after_pool:
@@ -341,12 +323,10 @@ void mp_pool_free(struct mp_pool *pool)
         mp_batch_free(b);
     }
     mp_batch_free(pool->open);
+    mp_window_free(pool);
     seq_free(pool->slot_mem);
     seq_free(pool->authors);
-    mp_set_close(&pool->held);
-    ring_close(&pool->recent_batches);
-    ring_close(&pool->recent_txs);
-    mp_set_close(&pool->pending);
+    sets_close(pool);
     seq_free(pool->ns);
     seq_free(pool);
 }
@@ -358,7 +338,7 @@ int mp_pool_add_namespace(struct mp_pool *pool, const struct mp_namespace *ns)
     if (!ns_valid(ns) || pool->n_ns >= MP_MAX_NS) {
         return SEQ_EINVAL;
     }
-    if (find_ns(pool, ns->id) != NULL) {
+    if (mp_pool_find_ns(pool, ns->id) != NULL) {
         return SEQ_EEXIST;
     }
     grown = seq_realloc(pool->ns, (pool->n_ns + 1) * sizeof *pool->ns);
@@ -384,6 +364,24 @@ void mp_pool_stats(const struct mp_pool *pool, struct mp_stats *out)
         out->held_batches += pool->authors[i].n;
     }
     out->next_seq = pool->next_seq;
+    out->committed_height = pool->committed_height;
+    out->window_txs = pool->win_txs.n;
+}
+
+int mp_pool_set_next_seq(struct mp_pool *pool, uint64_t seq)
+{
+    uint64_t next = pool->open != NULL ? pool->open->seq : pool->next_seq;
+
+    if (seq < next || seq == UINT64_MAX) {
+        return SEQ_EINVAL;
+    }
+    if (pool->open != NULL) {
+        pool->open->seq = seq; /* Not sealed: its id comes later. */
+        pool->next_seq = seq + 1;
+    } else {
+        pool->next_seq = seq;
+    }
+    return SEQ_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -408,6 +406,21 @@ static bool batch_full(const struct mp_batch *b)
     return b->n_txs == b->cap_txs || b->data_len == b->data_cap;
 }
 
+enum mp_tx_state mp_pool_tx_state(const struct mp_pool *pool,
+                                  const struct seq_hash *hash)
+{
+    /* (M8) The window first: a held batch may repeat a committed
+     * transaction, which stays committed. */
+    if (mp_set_get(&pool->win_txs, hash, NULL)) {
+        return MP_TX_COMMITTED;
+    }
+    if (mp_set_get(&pool->pending, hash, NULL) ||
+        mp_set_get(&pool->held_txs, hash, NULL)) {
+        return MP_TX_PENDING;
+    }
+    return MP_TX_UNKNOWN;
+}
+
 /* Checks, in the order mp_pool.h documents, whether the transaction can be
  * admitted; 1 means it is a duplicate, with *state set. */
 static int admit_check(struct mp_pool *pool,
@@ -416,12 +429,10 @@ static int admit_check(struct mp_pool *pool,
                        const struct seq_hash *hash,
                        enum mp_tx_state *state)
 {
-    if (mp_set_get(&pool->pending, hash, NULL)) {
-        *state = MP_TX_PENDING;
-        return 1;
-    }
-    if (ring_has(&pool->recent_txs, hash)) {
-        *state = MP_TX_COMMITTED;
+    enum mp_tx_state known = mp_pool_tx_state(pool, hash);
+
+    if (known != MP_TX_UNKNOWN) {
+        *state = known;
         return 1;
     }
     if (pool->pending_txs >= pool->config.max_pending_txs ||
@@ -442,7 +453,7 @@ int mp_pool_submit(struct mp_pool *pool,
                    enum mp_tx_state *state)
 {
     const struct mp_config *c = &pool->config;
-    struct ns_entry *e = find_ns(pool, ns);
+    struct ns_entry *e = mp_pool_find_ns(pool, ns);
     struct mp_batch *fresh = NULL;
     struct seq_hash h;
     int rv;
@@ -505,18 +516,6 @@ int mp_pool_submit(struct mp_pool *pool,
     return SEQ_OK;
 }
 
-enum mp_tx_state mp_pool_tx_state(const struct mp_pool *pool,
-                                  const struct seq_hash *hash)
-{
-    if (mp_set_get(&pool->pending, hash, NULL)) {
-        return MP_TX_PENDING;
-    }
-    if (ring_has(&pool->recent_txs, hash)) {
-        return MP_TX_COMMITTED;
-    }
-    return MP_TX_UNKNOWN;
-}
-
 /* (author, seq, id) order of held batches (M1). */
 static int batch_cmp(const struct mp_batch *a, const struct mp_batch *b)
 {
@@ -526,7 +525,8 @@ static int batch_cmp(const struct mp_batch *a, const struct mp_batch *b)
     return seq_hash_cmp(&a->id, &b->id);
 }
 
-/* Adds @batch to the held batches; its author's slot has room. */
+/* Adds @batch to the held batches and its transactions to held_txs; its
+ * author's slot and held_txs have room (M8). */
 static void hold(struct mp_pool *pool, struct mp_batch *batch)
 {
     struct author_slot *slot = &pool->authors[batch->author];
@@ -542,11 +542,17 @@ static void hold(struct mp_pool *pool, struct mp_batch *batch)
     slot->n++;
     rv = mp_set_put(&pool->held, &batch->id, batch);
     assert(rv == 0);
+    for (i = 0; i < batch->n_txs; i++) {
+        rv = mp_set_ref(&pool->held_txs, &batch->txs[i].hash);
+        assert(rv == 0);
+    }
+    if (batch->author != pool->config.self) {
+        pool->held_peer_txs += batch->n_txs;
+    }
     (void)rv;
 }
 
-/* Removes a held batch and frees it. */
-static void release(struct mp_pool *pool, struct mp_batch *batch)
+void mp_pool_release(struct mp_pool *pool, struct mp_batch *batch)
 {
     struct author_slot *slot = &pool->authors[batch->author];
     size_t i = 0;
@@ -559,6 +565,12 @@ static void release(struct mp_pool *pool, struct mp_batch *batch)
             (slot->n - i - 1) * sizeof slot->batches[0]);
     slot->n--;
     mp_set_del(&pool->held, &batch->id);
+    for (i = 0; i < batch->n_txs; i++) {
+        mp_set_unref(&pool->held_txs, &batch->txs[i].hash);
+    }
+    if (batch->author != pool->config.self) {
+        pool->held_peer_txs -= batch->n_txs;
+    }
     mp_batch_free(batch);
 }
 
@@ -566,17 +578,20 @@ int mp_pool_tick(struct mp_pool *pool,
                  uint64_t now_ms,
                  const struct mp_batch **out)
 {
+    const struct mp_config *c = &pool->config;
     struct mp_batch *open = pool->open;
     struct mp_batch *b;
 
-    if (open != NULL && open->n_txs > 0 && now_ms >= open->opened_at &&
-        now_ms - open->opened_at >= pool->config.batch_interval_ms) {
+    /* An interval of 0 seals whatever is open, whatever the clock says. */
+    if (open != NULL && open->n_txs > 0 &&
+        (c->batch_interval_ms == 0 ||
+         (now_ms >= open->opened_at &&
+          now_ms - open->opened_at >= c->batch_interval_ms))) {
         enqueue(pool, open);
         pool->open = NULL;
     }
     b = pool->queue_head;
-    if (b == NULL || pool->authors[pool->config.self].n >=
-                         pool->config.max_batches_per_author) {
+    if (b == NULL || pool->authors[c->self].n >= c->max_batches_per_author) {
         return 0;
     }
     pool->queue_head = b->next;
@@ -610,13 +625,14 @@ static int batch_acceptable(const struct mp_pool *pool,
         return SEQ_EBADMSG;
     }
     for (i = 0; i < b->n_txs; i++) {
-        const struct ns_entry *e = find_ns(pool, b->txs[i].ns);
+        const struct ns_entry *e = mp_pool_find_ns(pool, b->txs[i].ns);
         if (e == NULL || b->txs[i].len > e->max_tx_size) {
             return SEQ_EBADMSG;
         }
     }
+    /* A fetch response is wanted even if the window has the id (M4). */
     if (mp_set_get(&pool->held, &b->id, NULL) ||
-        ring_has(&pool->recent_batches, &b->id)) {
+        (expected_id == NULL && mp_set_get(&pool->win_batches, &b->id, NULL))) {
         return SEQ_EEXIST;
     }
     slot = &pool->authors[b->author];
@@ -658,6 +674,15 @@ int mp_pool_add_batch(struct mp_pool *pool,
     if (rv == 0) {
         rv = batch_acceptable(pool, from, b, expected_id);
     }
+    if (rv == 0 && b->author != c->self) {
+        /* (M8) Room for its transactions; our own slot has its room. */
+        rv = mp_set_reserve(&pool->held_txs,
+                            pool->held_peer_txs + b->n_txs + own_slot_txs(c));
+        if (rv != 0) {
+            mp_batch_free(b);
+            return rv;
+        }
+    }
     if (rv != 0) {
         if (rv != SEQ_EEXIST) {
             pool->stats.batches_rejected++;
@@ -693,14 +718,21 @@ static void clear_marks(struct mp_pool *pool)
     }
 }
 
-/* Marks the held batches that @ancestors reference. */
-static int mark_ancestors(struct mp_pool *pool,
-                          const struct mp_bytes *ancestors,
-                          size_t n_ancestors)
+/* Marks the held batches that @ancestors reference or the window has
+ * (M4): the leader leaves them out. */
+static int mark_excluded(struct mp_pool *pool,
+                         const struct mp_bytes *ancestors,
+                         size_t n_ancestors)
 {
     size_t i;
     size_t j;
 
+    for (i = 0; i < pool->config.n_validators; i++) {
+        for (j = 0; j < pool->authors[i].n; j++) {
+            struct mp_batch *b = pool->authors[i].batches[j];
+            b->mark = mp_set_get(&pool->win_batches, &b->id, NULL);
+        }
+    }
     for (i = 0; i < n_ancestors; i++) {
         struct seq_hash *ids = NULL;
         size_t n = 0;
@@ -739,9 +771,9 @@ int mp_pool_build_payload(struct mp_pool *pool,
     if (ids == NULL) {
         return SEQ_ENOMEM;
     }
-    rv = mark_ancestors(pool, ancestors, n_ancestors);
-    /* Round-robin over authors, each in (seq, id) order, skipping what an
-     * ancestor has; stop at the first batch that would break a limit. */
+    rv = mark_excluded(pool, ancestors, n_ancestors);
+    /* Round-robin over authors, each in (seq, id) order, skipping what is
+     * marked; stop at the first batch that would break a limit. */
     while (rv == 0 && more && fits && n < c->block_max_batches) {
         uint32_t a;
 
@@ -774,84 +806,83 @@ int mp_pool_build_payload(struct mp_pool *pool,
     return rv;
 }
 
-/* Decodes @buf and sorts its ids into held (in *batches, NULL where not
- * held) and missing; recently committed ones are SEQ_EBADMSG when
- * @committed_is_bad, else skipped (NULL, not missing). On success *ids and
- * *batches are returned owned. */
-static int resolve(const struct mp_pool *pool,
-                   const uint8_t *buf,
-                   size_t len,
-                   bool committed_is_bad,
-                   struct seq_hash **ids_out,
-                   struct mp_batch ***batches_out,
-                   size_t *n_out,
-                   size_t *n_missing)
+int mp_level_resolve(const struct mp_pool *pool,
+                     struct mp_level *lvl,
+                     const uint8_t *buf,
+                     size_t len)
 {
-    struct seq_hash *ids = NULL;
-    struct mp_batch **batches;
-    size_t n = 0;
     size_t i;
     int rv;
 
-    rv = mp_payload_decode(buf, len, pool->config.block_max_batches, &ids, &n);
+    rv = mp_payload_decode(buf, len, pool->config.block_max_batches, &lvl->ids,
+                           &lvl->n);
     if (rv != 0) {
         return rv;
     }
-    batches = seq_calloc(n, sizeof *batches);
-    if (batches == NULL) {
-        seq_free(ids);
+    lvl->batches = seq_calloc(lvl->n, sizeof *lvl->batches);
+    if (lvl->batches == NULL) {
         return SEQ_ENOMEM;
     }
-    *n_missing = 0;
-    for (i = 0; i < n; i++) {
+    lvl->n_missing = 0;
+    for (i = 0; i < lvl->n; i++) {
         void *b = NULL;
-        if (ring_has(&pool->recent_batches, &ids[i])) {
-            if (committed_is_bad) {
-                seq_free(batches);
-                seq_free(ids);
-                return SEQ_EBADMSG; /* (M4) */
-            }
-        } else if (mp_set_get(&pool->held, &ids[i], &b)) {
-            batches[i] = b;
+        if (mp_set_get(&pool->held, &lvl->ids[i], &b)) {
+            lvl->batches[i] = b;
         } else {
-            (*n_missing)++;
+            lvl->n_missing++;
         }
     }
-    *ids_out = ids;
-    *batches_out = batches;
-    *n_out = n;
     return SEQ_OK;
 }
 
-/* The missing ids of a resolved payload, in payload order, as SEQ_EAGAIN
- * (or SEQ_ENOMEM). */
-static int report_missing(const struct mp_pool *pool,
-                          const struct seq_hash *ids,
-                          struct mp_batch *const *batches,
-                          size_t n,
-                          size_t n_missing,
-                          struct seq_hash **missing,
-                          size_t *n_missing_out)
+void mp_level_close(struct mp_level *lvl)
+{
+    seq_free(lvl->batches);
+    seq_free(lvl->ids);
+    lvl->batches = NULL;
+    lvl->ids = NULL;
+    lvl->n = 0;
+}
+
+int mp_level_report_missing(const struct mp_pool *pool,
+                            const struct mp_level *levels,
+                            size_t n,
+                            struct seq_hash **missing,
+                            size_t *n_missing)
 {
     struct seq_hash *list;
-    size_t i;
+    struct mp_set seen;
+    size_t total = 0;
     size_t k = 0;
+    size_t i;
+    size_t j;
 
     if (missing == NULL) {
         return SEQ_EAGAIN;
     }
-    list = seq_malloc(n_missing * sizeof *list);
+    for (i = 0; i < n; i++) {
+        total += levels[i].n_missing;
+    }
+    assert(total > 0);
+    list = seq_malloc(total * sizeof *list);
     if (list == NULL) {
         return SEQ_ENOMEM;
     }
+    if (mp_set_init(&seen, total, pool->config.hash_seed) != 0) {
+        seq_free(list);
+        return SEQ_ENOMEM;
+    }
     for (i = 0; i < n; i++) {
-        if (batches[i] == NULL && !ring_has(&pool->recent_batches, &ids[i])) {
-            list[k++] = ids[i];
+        for (j = 0; j < levels[i].n; j++) {
+            if (levels[i].batches[j] == NULL &&
+                mp_set_put(&seen, &levels[i].ids[j], NULL) == 0) {
+                list[k++] = levels[i].ids[j];
+            }
         }
     }
-    assert(k == n_missing);
+    mp_set_close(&seen);
     *missing = list;
-    *n_missing_out = n_missing;
+    *n_missing = k;
     return SEQ_EAGAIN;
 }
 
@@ -861,242 +892,26 @@ int mp_pool_check_payload(const struct mp_pool *pool,
                           struct seq_hash **missing,
                           size_t *n_missing)
 {
-    struct seq_hash *ids;
-    struct mp_batch **batches;
+    struct mp_level lvl;
     uint64_t bytes = 0;
-    size_t n;
-    size_t n_miss;
     size_t i;
     int rv;
 
-    rv = resolve(pool, buf, len, true, &ids, &batches, &n, &n_miss);
-    if (rv != 0) {
-        return rv;
+    memset(&lvl, 0, sizeof lvl);
+    rv = mp_level_resolve(pool, &lvl, buf, len);
+    for (i = 0; rv == 0 && i < lvl.n; i++) {
+        if (mp_set_get(&pool->win_batches, &lvl.ids[i], NULL)) {
+            rv = SEQ_EBADMSG; /* (M4) */
+        }
     }
-    if (n_miss > 0) {
-        rv = report_missing(pool, ids, batches, n, n_miss, missing, n_missing);
-    } else {
-        for (i = 0; i < n; i++) {
-            bytes += batches[i]->payload_bytes;
+    if (rv == 0 && lvl.n_missing > 0) {
+        rv = mp_level_report_missing(pool, &lvl, 1, missing, n_missing);
+    } else if (rv == 0) {
+        for (i = 0; i < lvl.n; i++) {
+            bytes += lvl.batches[i]->payload_bytes;
         }
         rv = bytes > pool->config.block_max_bytes ? SEQ_EBADMSG : SEQ_OK;
     }
-    seq_free(batches);
-    seq_free(ids);
-    return rv;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Commit                                                                 */
-
-void mp_block_txs_free(struct mp_block_txs *txs)
-{
-    if (txs == NULL) {
-        return;
-    }
-    seq_free(txs->data);
-    seq_free(txs->by_ns);
-    seq_free(txs->ns);
-    seq_free(txs->txs);
-    seq_free(txs);
-}
-
-/* Allocates an empty result for @n_txs transactions of @bytes payload
- * bytes in at most @n_ns namespaces, or returns NULL. */
-static struct mp_block_txs *block_txs_new(size_t n_txs,
-                                          size_t bytes,
-                                          size_t n_ns)
-{
-    struct mp_block_txs *t = seq_calloc(1, sizeof *t);
-
-    if (t == NULL) {
-        return NULL;
-    }
-    t->txs = seq_calloc(n_txs, sizeof *t->txs);
-    t->by_ns = seq_calloc(n_txs, sizeof *t->by_ns);
-    t->ns = seq_calloc(n_ns, sizeof *t->ns);
-    t->data = seq_malloc(bytes);
-    if (t->txs == NULL || t->by_ns == NULL || t->ns == NULL ||
-        t->data == NULL) {
-        mp_block_txs_free(t);
-        return NULL;
-    }
-    return t;
-}
-
-/* Fills @t from the kept transactions @kept[0..n) (in block order), using
- * @count (one slot per namespace of the pool, zeroed) as scratch. */
-static void block_txs_fill(const struct mp_pool *pool,
-                           struct mp_block_txs *t,
-                           struct mp_tx *const *kept,
-                           size_t n,
-                           size_t *count)
-{
-    size_t off = 0;
-    size_t pos = 0;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        struct mp_tx *tx = &t->txs[i];
-        *tx = *kept[i];
-        if (tx->len > 0) {
-            memcpy(t->data + off, kept[i]->payload, tx->len);
-        }
-        tx->payload = t->data + off;
-        off += tx->len;
-        /* Namespaces are checked on entry and never removed. */
-        assert(find_ns(pool, tx->ns) != NULL);
-        count[find_ns(pool, tx->ns) - pool->ns]++;
-    }
-    t->n_txs = n;
-    /* A stable counting sort by namespace index, i.e. ascending id. */
-    for (i = 0; i < pool->n_ns; i++) {
-        size_t c = count[i];
-        if (c == 0) {
-            continue;
-        }
-        t->ns[t->n_ns].ns = pool->ns[i].id;
-        t->ns[t->n_ns].txs = &t->by_ns[pos];
-        t->ns[t->n_ns].n_txs = 0;
-        count[i] = t->n_ns++;
-        pos += c;
-    }
-    for (i = 0; i < n; i++) {
-        size_t s = count[find_ns(pool, t->txs[i].ns) - pool->ns];
-        struct mp_ns_slice *slice = &t->ns[s];
-        size_t first = (size_t)(slice->txs - t->by_ns);
-        t->by_ns[first + slice->n_txs++] = t->txs[i];
-    }
-}
-
-/* Scratch for one commit, all allocated before the pool changes (M5). */
-struct commit_work {
-    struct seq_hash *ids;
-    struct mp_batch **batches;
-    size_t n;
-    struct mp_tx *txs; /* Every transaction of the held batches. */
-    struct mp_tx **kept;
-    size_t n_txs, n_kept, kept_bytes;
-    struct mp_set seen; /* Hashes kept so far in this block. */
-    size_t *count;
-};
-
-static void commit_work_close(struct commit_work *w)
-{
-    seq_free(w->count);
-    mp_set_close(&w->seen);
-    seq_free(w->kept);
-    seq_free(w->txs);
-    seq_free(w->batches);
-    seq_free(w->ids);
-}
-
-/* Picks the transactions to keep (M3) into w->kept, in block order. */
-static int commit_select(const struct mp_pool *pool, struct commit_work *w)
-{
-    size_t i;
-    size_t j;
-    size_t k = 0;
-    int rv;
-
-    for (i = 0; i < w->n; i++) {
-        w->n_txs += w->batches[i] == NULL ? 0 : w->batches[i]->n_txs;
-    }
-    w->txs = seq_calloc(w->n_txs, sizeof *w->txs);
-    w->kept = seq_calloc(w->n_txs, sizeof *w->kept);
-    w->count = seq_calloc(pool->n_ns, sizeof *w->count);
-    if (w->txs == NULL || w->kept == NULL || w->count == NULL) {
-        return SEQ_ENOMEM;
-    }
-    rv = mp_set_init(&w->seen, w->n_txs, pool->config.hash_seed);
-    if (rv != 0) {
-        return rv;
-    }
-    for (i = 0; i < w->n; i++) {
-        for (j = 0; w->batches[i] != NULL && j < w->batches[i]->n_txs; j++) {
-            struct mp_tx *tx = &w->txs[k++];
-            mp_batch_tx(w->batches[i], j, tx);
-            if (ring_has(&pool->recent_txs, &tx->hash) ||
-                mp_set_put(&w->seen, &tx->hash, NULL) != 0) {
-                continue; /* Committed before, or earlier in this block. */
-            }
-            w->kept[w->n_kept++] = tx;
-            w->kept_bytes += tx->len;
-        }
-    }
-    return SEQ_OK;
-}
-
-/* The state changes of a commit, none of which can fail (M5). */
-static void commit_apply(struct mp_pool *pool, struct commit_work *w)
-{
-    size_t i;
-
-    for (i = 0; i < w->n_kept; i++) {
-        const struct mp_tx *tx = w->kept[i];
-        ring_push(&pool->recent_txs, &tx->hash);
-        if (mp_set_del(&pool->pending, &tx->hash)) { /* (M2) */
-            struct ns_entry *e = find_ns(pool, tx->ns);
-            pool->pending_txs--;
-            pool->pending_bytes -= tx->len;
-            e->pending_txs--;
-            e->pending_bytes -= tx->len;
-        }
-    }
-    /* What was committed through someone else's batch leaves ours. */
-    for (i = pool->open == NULL ? 0 : pool->open->n_txs; i > 0; i--) {
-        if (mp_set_get(&w->seen, &pool->open->txs[i - 1].hash, NULL)) {
-            mp_batch_remove(pool->open, i - 1);
-        }
-    }
-    for (i = 0; i < w->n; i++) {
-        ring_push(&pool->recent_batches, &w->ids[i]);
-        if (w->batches[i] != NULL) {
-            release(pool, w->batches[i]);
-        }
-    }
-    pool->stats.committed_txs += w->n_kept;
-    pool->stats.committed_dropped += w->n_txs - w->n_kept;
-}
-
-int mp_pool_commit(struct mp_pool *pool,
-                   const uint8_t *buf,
-                   size_t len,
-                   struct mp_block_txs **out,
-                   struct seq_hash **missing,
-                   size_t *n_missing)
-{
-    struct commit_work w;
-    struct mp_block_txs *t = NULL;
-    size_t n_miss = 0;
-    int rv;
-
-    memset(&w, 0, sizeof w);
-    rv = resolve(pool, buf, len, false, &w.ids, &w.batches, &w.n, &n_miss);
-    if (rv != 0) {
-        return rv;
-    }
-    if (n_miss > 0) {
-        rv = report_missing(pool, w.ids, w.batches, w.n, n_miss, missing,
-                            n_missing);
-        goto done;
-    }
-    rv = commit_select(pool, &w);
-    if (rv != 0) {
-        goto done;
-    }
-    t = block_txs_new(w.n_kept, w.kept_bytes, pool->n_ns);
-    if (t == NULL) {
-        rv = SEQ_ENOMEM;
-        goto done;
-    }
-    /* Copy out before commit_apply() frees the batches. */
-    block_txs_fill(pool, t, w.kept, w.n_kept, w.count);
-    t->n_dropped = w.n_txs - w.n_kept;
-    commit_apply(pool, &w);
-    *out = t;
-
-done:
-    commit_work_close(&w);
+    mp_level_close(&lvl);
     return rv;
 }

@@ -14,6 +14,7 @@
 struct mp_set_slot {
     struct seq_hash key;
     void *value;
+    uint32_t refs; /* >= 1 while used. */
     bool used;
 };
 
@@ -39,17 +40,26 @@ static size_t home(const struct mp_set *set, const struct seq_hash *key)
     return (size_t)(mix(word ^ set->seed) & set->mask);
 }
 
-int mp_set_init(struct mp_set *set, size_t max, uint64_t seed)
+/* The table size for @max keys: twice it, rounded up to a power of two. */
+static size_t table_size(size_t max)
 {
     size_t size = 2;
+
+    while (size < max * 2) {
+        size *= 2;
+    }
+    return size;
+}
+
+int mp_set_init(struct mp_set *set, size_t max, uint64_t seed)
+{
+    size_t size;
 
     memset(set, 0, sizeof *set);
     if (max == 0) {
         max = 1;
     }
-    while (size < max * 2) {
-        size *= 2;
-    }
+    size = table_size(max);
     set->slots = seq_calloc(size, sizeof *set->slots);
     if (set->slots == NULL) {
         return SEQ_ENOMEM;
@@ -96,6 +106,57 @@ bool mp_set_get(const struct mp_set *set,
     return true;
 }
 
+int mp_set_reserve(struct mp_set *set, size_t max)
+{
+    struct mp_set_slot *old = set->slots;
+    size_t old_size = set->slots == NULL ? 0 : set->mask + 1;
+    size_t size;
+    size_t i;
+
+    if (max <= set->max) {
+        return SEQ_OK;
+    }
+    /* Grow at least twofold, so that growing one key at a time costs
+     * amortised O(1) per key. */
+    if (max / 2 < set->max) {
+        max = set->max * 2;
+    }
+    size = table_size(max);
+    if (size > set->mask + 1) {
+        struct mp_set_slot *slots = seq_calloc(size, sizeof *slots);
+        if (slots == NULL) {
+            return SEQ_ENOMEM;
+        }
+        set->slots = slots;
+        set->mask = size - 1;
+        for (i = 0; i < old_size; i++) {
+            if (old[i].used) {
+                set->slots[find(set, &old[i].key)] = old[i];
+            }
+        }
+        seq_free(old);
+    }
+    set->max = max;
+    return SEQ_OK;
+}
+
+/* Fills the empty slot @i with @key; SEQ_EFULL at capacity. */
+static int insert(struct mp_set *set,
+                  size_t i,
+                  const struct seq_hash *key,
+                  void *value)
+{
+    if (set->n >= set->max) {
+        return SEQ_EFULL;
+    }
+    set->slots[i].key = *key;
+    set->slots[i].value = value;
+    set->slots[i].refs = 1;
+    set->slots[i].used = true;
+    set->n++;
+    return SEQ_OK;
+}
+
 int mp_set_put(struct mp_set *set, const struct seq_hash *key, void *value)
 {
     size_t i = find(set, key);
@@ -103,14 +164,48 @@ int mp_set_put(struct mp_set *set, const struct seq_hash *key, void *value)
     if (set->slots[i].used) {
         return SEQ_EEXIST;
     }
-    if (set->n >= set->max) {
-        return SEQ_EFULL;
+    return insert(set, i, key, value);
+}
+
+int mp_set_assign(struct mp_set *set, const struct seq_hash *key, void *value)
+{
+    size_t i = find(set, key);
+
+    if (set->slots[i].used) {
+        set->slots[i].value = value;
+        return SEQ_OK;
     }
-    set->slots[i].key = *key;
-    set->slots[i].value = value;
-    set->slots[i].used = true;
-    set->n++;
-    return SEQ_OK;
+    return insert(set, i, key, value);
+}
+
+int mp_set_ref(struct mp_set *set, const struct seq_hash *key)
+{
+    size_t i = find(set, key);
+
+    if (set->slots[i].used) {
+        assert(set->slots[i].refs < UINT32_MAX);
+        set->slots[i].refs++;
+        return SEQ_OK;
+    }
+    return insert(set, i, key, NULL);
+}
+
+bool mp_set_unref(struct mp_set *set, const struct seq_hash *key)
+{
+    size_t i;
+
+    if (set->slots == NULL) {
+        return false;
+    }
+    i = find(set, key);
+    if (!set->slots[i].used) {
+        return false;
+    }
+    if (set->slots[i].refs > 1) {
+        set->slots[i].refs--;
+        return true;
+    }
+    return mp_set_del(set, key);
 }
 
 bool mp_set_del(struct mp_set *set, const struct seq_hash *key)

@@ -1,11 +1,14 @@
-/* A fixed-capacity set of 32-byte hashes, each with an optional pointer
- * value: the mempool's index of pending transactions, recently committed
- * transactions and batches, and held batches. Private to mempool/.
+/* A set of 32-byte hashes with a capacity, each with an optional pointer
+ * value and a reference count: the mempool's index of pending transactions,
+ * held batches and their transactions, and the committed window's
+ * transactions and batches. Private to mempool/.
  *
  * Open addressing with linear probing and backward-shift deletion (no
- * tombstones), in a table allocated once by mp_set_init() at twice the
- * capacity rounded up to a power of two, so put and del never allocate and
- * never fail for lack of memory. Keys are SHA-256 digests that clients and
+ * tombstones), in a table of twice the capacity rounded up to a power of
+ * two. Only mp_set_init() and mp_set_reserve() allocate: every other call
+ * works within the capacity and never fails for lack of memory, which is
+ * how the pool reserves room before it changes anything (mp_pool.c (M5)).
+ * Keys are SHA-256 digests that clients and
  * peers can grind; the bucket is therefore the first 8 key bytes mixed with
  * a secret @seed, so that nobody can aim many keys at one probe run.
  *
@@ -28,7 +31,7 @@ struct mp_set {
     struct mp_set_slot *slots; /* Owned table of mask + 1 slots. */
     size_t mask;
     size_t n;   /* Keys present. */
-    size_t max; /* Capacity asked for at init. */
+    size_t max; /* Capacity: at init, or raised by mp_set_reserve. */
     uint64_t seed;
 };
 
@@ -42,12 +45,29 @@ bool mp_set_get(const struct mp_set *set,
                 const struct seq_hash *key,
                 void **value);
 
-/* Adds @key with @value (kept, never dereferenced). Returns 0, SEQ_EEXIST
- * when @key is present (its value is left alone), or SEQ_EFULL at
+/* Raises the capacity to at least @max keys, and then to at least twice
+ * what it was (it never lowers it), moving the keys to a larger table.
+ * Returns 0, or SEQ_ENOMEM with @set unchanged. */
+int mp_set_reserve(struct mp_set *set, size_t max);
+
+/* Adds @key with @value (kept, never dereferenced) and one reference.
+ * Returns 0, SEQ_EEXIST when @key is present (left alone), or SEQ_EFULL at
  * capacity. */
 int mp_set_put(struct mp_set *set, const struct seq_hash *key, void *value);
 
-/* Removes @key; returns whether it was present. */
+/* Adds @key with @value, or gives a present @key that value. Returns 0 or
+ * SEQ_EFULL (a new key at capacity). */
+int mp_set_assign(struct mp_set *set, const struct seq_hash *key, void *value);
+
+/* Adds a reference to @key, adding it (value NULL) when absent. Returns 0
+ * or SEQ_EFULL (a new key at capacity). */
+int mp_set_ref(struct mp_set *set, const struct seq_hash *key);
+
+/* Drops a reference to @key, removing it with the last one; returns
+ * whether @key was present. */
+bool mp_set_unref(struct mp_set *set, const struct seq_hash *key);
+
+/* Removes @key, whatever its references; returns whether it was present. */
 bool mp_set_del(struct mp_set *set, const struct seq_hash *key);
 
 #endif /* SEQ_MEMPOOL_MP_SET_H */

@@ -505,39 +505,17 @@ static size_t field_len(const char *s, size_t size)
 
 /* ------------------------------------------------------------ genesis */
 
-/* The semantic checks, shared by load (after parsing) and write. */
-static int genesis_check(const struct net_genesis *g,
-                         const char *file,
-                         char *errmsg)
+/* The validators of @g: 1..HS_MAX_VALIDATORS, each well formed, no two
+ * with the same name, key or address. */
+static int validators_check(const struct net_genesis *g,
+                            const char *file,
+                            char *errmsg)
 {
     char field[48];
     const char *why;
     uint32_t i;
     uint32_t j;
 
-    if (field_len(g->chain_id, sizeof g->chain_id) == sizeof g->chain_id ||
-        check_name(g->chain_id) != NULL) {
-        return invalid(errmsg, file, "chain_id", "want " NAME_RULE);
-    }
-    if (field_len(g->genesis_time, sizeof g->genesis_time) ==
-        sizeof g->genesis_time) {
-        return invalid(errmsg, file, "genesis_time", "too long");
-    }
-    why = check_time(g->genesis_time);
-    if (why != NULL) {
-        return invalid(errmsg, file, "genesis_time", "%s", why);
-    }
-    if (g->epoch > INT64_MAX) {
-        return invalid(errmsg, file, "epoch", "want at most %lld",
-                       (long long)INT64_MAX);
-    }
-    if (g->base_timeout_ms < TIMEOUT_MIN_MS ||
-        g->base_timeout_ms > TIMEOUT_MAX_MS) {
-        return invalid(errmsg, file, "base_timeout_ms",
-                       "is %llu; want %d to %d",
-                       (unsigned long long)g->base_timeout_ms, TIMEOUT_MIN_MS,
-                       TIMEOUT_MAX_MS);
-    }
     if (g->n_validators == 0 || g->n_validators > HS_MAX_VALIDATORS) {
         return invalid(errmsg, file, "validators",
                        "has %u entries; want 1 to %d", g->n_validators,
@@ -586,6 +564,118 @@ static int genesis_check(const struct net_genesis *g,
         }
     }
     return SEQ_OK;
+}
+
+/* Whether @value is in @min..@max; if not, names @field and the range. */
+static int range_check(uint64_t value,
+                       uint64_t min,
+                       uint64_t max,
+                       const char *field,
+                       const char *file,
+                       char *errmsg)
+{
+    if (value < min || value > max) {
+        return invalid(errmsg, file, field, "is %llu; want %llu to %llu",
+                       (unsigned long long)value, (unsigned long long)min,
+                       (unsigned long long)max);
+    }
+    return SEQ_OK;
+}
+
+/* The namespaces of @g (DESIGN §5): at most NET_MAX_NAMESPACES, ids
+ * strictly ascending (so unique, and net_genesis_namespace can search
+ * them), names unique, weights and sizes in range. */
+static int namespaces_check(const struct net_genesis *g,
+                            const char *file,
+                            char *errmsg)
+{
+    char field[48];
+    uint32_t i;
+    uint32_t j;
+    int rv;
+
+    if (g->n_namespaces > NET_MAX_NAMESPACES) {
+        return invalid(errmsg, file, "namespaces",
+                       "has %u entries; want at most %d", g->n_namespaces,
+                       NET_MAX_NAMESPACES);
+    }
+    for (i = 0; i < g->n_namespaces; i++) {
+        const struct net_namespace *ns = &g->namespaces[i];
+
+        snprintf(field, sizeof field, "namespaces[%u].id", i);
+        rv = range_check(ns->id, 1, INT64_MAX, field, file, errmsg);
+        if (rv != 0) {
+            return rv;
+        }
+        if (i > 0 && ns->id <= g->namespaces[i - 1].id) {
+            return invalid(errmsg, file, field,
+                           "is %llu; want more than namespaces[%u].id (%llu): "
+                           "ids ascend, each once",
+                           (unsigned long long)ns->id, i - 1,
+                           (unsigned long long)g->namespaces[i - 1].id);
+        }
+        snprintf(field, sizeof field, "namespaces[%u].name", i);
+        if (field_len(ns->name, sizeof ns->name) == sizeof ns->name ||
+            check_name(ns->name) != NULL) {
+            return invalid(errmsg, file, field, "want " NAME_RULE);
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(ns->name, g->namespaces[j].name) == 0) {
+                return invalid(errmsg, file, field,
+                               "same as namespaces[%u].name", j);
+            }
+        }
+        snprintf(field, sizeof field, "namespaces[%u].weight", i);
+        rv = range_check(ns->weight, 1, NET_MAX_WEIGHT, field, file, errmsg);
+        if (rv != 0) {
+            return rv;
+        }
+        snprintf(field, sizeof field, "namespaces[%u].max_tx_size", i);
+        rv = range_check(ns->max_tx_size, 1, NET_MAX_TX_SIZE, field, file,
+                         errmsg);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    return SEQ_OK;
+}
+
+/* The semantic checks, shared by load (after parsing) and write. */
+static int genesis_check(const struct net_genesis *g,
+                         const char *file,
+                         char *errmsg)
+{
+    const char *why;
+    int rv;
+
+    if (field_len(g->chain_id, sizeof g->chain_id) == sizeof g->chain_id ||
+        check_name(g->chain_id) != NULL) {
+        return invalid(errmsg, file, "chain_id", "want " NAME_RULE);
+    }
+    if (field_len(g->genesis_time, sizeof g->genesis_time) ==
+        sizeof g->genesis_time) {
+        return invalid(errmsg, file, "genesis_time", "too long");
+    }
+    why = check_time(g->genesis_time);
+    if (why != NULL) {
+        return invalid(errmsg, file, "genesis_time", "%s", why);
+    }
+    if (g->epoch > INT64_MAX) {
+        return invalid(errmsg, file, "epoch", "want at most %lld",
+                       (long long)INT64_MAX);
+    }
+    if (g->base_timeout_ms < TIMEOUT_MIN_MS ||
+        g->base_timeout_ms > TIMEOUT_MAX_MS) {
+        return invalid(errmsg, file, "base_timeout_ms",
+                       "is %llu; want %d to %d",
+                       (unsigned long long)g->base_timeout_ms, TIMEOUT_MIN_MS,
+                       TIMEOUT_MAX_MS);
+    }
+    rv = validators_check(g, file, errmsg);
+    if (rv == 0) {
+        rv = namespaces_check(g, file, errmsg);
+    }
+    return rv;
 }
 
 /* Refuses any member of @obj not in @allowed (NULL-terminated): a
@@ -780,6 +870,105 @@ static int validator_from_json(json_t *obj,
     return get_string(obj, "p2p", field, v->p2p, sizeof v->p2p, file, errmsg);
 }
 
+/* A uint32_t member in @min..@max: checked here, before narrowing, so a
+ * value past 2^32 is refused rather than wrapped into range. */
+static int get_u32(json_t *obj,
+                   const char *key,
+                   const char *field,
+                   uint32_t min,
+                   uint32_t max,
+                   uint32_t *out,
+                   const char *file,
+                   char *errmsg)
+{
+    uint64_t value;
+    int rv;
+
+    rv = get_uint(obj, key, field, &value, file, errmsg);
+    if (rv == 0) {
+        rv = range_check(value, min, max, field, file, errmsg);
+    }
+    if (rv == 0) {
+        *out = (uint32_t)value;
+    }
+    return rv;
+}
+
+static int namespace_from_json(json_t *obj,
+                               uint32_t i,
+                               struct net_namespace *ns,
+                               const char *file,
+                               char *errmsg)
+{
+    static const char *const members[] = { "id", "name", "weight",
+                                           "max_tx_size", NULL };
+    char where[24];
+    char field[48];
+    int rv;
+
+    snprintf(where, sizeof where, "namespaces[%u]", i);
+    if (!json_is_object(obj)) {
+        return invalid(errmsg, file, where, "want an object");
+    }
+    rv = only_members(obj, members, file, where, errmsg);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(field, sizeof field, "%s.id", where);
+    rv = get_uint(obj, "id", field, &ns->id, file, errmsg);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(field, sizeof field, "%s.name", where);
+    rv =
+        get_string(obj, "name", field, ns->name, sizeof ns->name, file, errmsg);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(field, sizeof field, "%s.weight", where);
+    rv = get_u32(obj, "weight", field, 1, NET_MAX_WEIGHT, &ns->weight, file,
+                 errmsg);
+    if (rv != 0) {
+        return rv;
+    }
+    snprintf(field, sizeof field, "%s.max_tx_size", where);
+    return get_u32(obj, "max_tx_size", field, 1, NET_MAX_TX_SIZE,
+                   &ns->max_tx_size, file, errmsg);
+}
+
+/* The optional "namespaces" member: absent means none. */
+static int namespaces_from_json(json_t *root,
+                                struct net_genesis *g,
+                                const char *file,
+                                char *errmsg)
+{
+    json_t *namespaces = json_object_get(root, "namespaces");
+    size_t i;
+    int rv;
+
+    g->n_namespaces = 0;
+    if (namespaces == NULL) {
+        return SEQ_OK;
+    }
+    if (!json_is_array(namespaces)) {
+        return invalid(errmsg, file, "namespaces", "want an array");
+    }
+    if (json_array_size(namespaces) > NET_MAX_NAMESPACES) {
+        return invalid(errmsg, file, "namespaces",
+                       "has %zu entries; want at most %d",
+                       json_array_size(namespaces), NET_MAX_NAMESPACES);
+    }
+    g->n_namespaces = (uint32_t)json_array_size(namespaces);
+    for (i = 0; i < g->n_namespaces; i++) {
+        rv = namespace_from_json(json_array_get(namespaces, i), (uint32_t)i,
+                                 &g->namespaces[i], file, errmsg);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    return SEQ_OK;
+}
+
 static int genesis_from_json(json_t *root,
                              struct net_genesis *g,
                              const char *file,
@@ -787,7 +976,8 @@ static int genesis_from_json(json_t *root,
 {
     static const char *const members[] = { "chain_id",   "genesis_time",
                                            "epoch",      "base_timeout_ms",
-                                           "validators", NULL };
+                                           "validators", "namespaces",
+                                           NULL };
     json_t *validators;
     size_t i;
     int rv;
@@ -835,7 +1025,7 @@ static int genesis_from_json(json_t *root,
             return rv;
         }
     }
-    return SEQ_OK;
+    return namespaces_from_json(root, g, file, errmsg);
 }
 
 /* Parses @len bytes at @text as JSON, duplicate keys refused. *out is a new
@@ -880,7 +1070,7 @@ int net_genesis_load(const char *path,
     if (rv != 0) {
         goto err_after_read;
     }
-    g = seq_calloc(1, sizeof *g); /* ~17 KiB: not on the stack. */
+    g = seq_calloc(1, sizeof *g); /* ~37 KiB: not on the stack. */
     if (g == NULL) {
         rv = SEQ_ENOMEM;
         goto err_after_parse;
@@ -921,7 +1111,31 @@ static json_t *validator_to_json(const struct net_validator *v, uint32_t i)
                      "p2p", v->p2p);
 }
 
-/* The file's bytes: two-space indented JSON and a final newline. *out is
+/* The "namespaces" array of @g, or NULL when out of memory. */
+static json_t *namespaces_to_json(const struct net_genesis *g)
+{
+    json_t *namespaces = json_array();
+    uint32_t i;
+
+    for (i = 0; namespaces != NULL && i < g->n_namespaces; i++) {
+        const struct net_namespace *ns = &g->namespaces[i];
+
+        if (json_array_append_new(
+                namespaces,
+                json_pack("{s:I, s:s, s:I, s:I}", "id", (json_int_t)ns->id,
+                          "name", ns->name, "weight", (json_int_t)ns->weight,
+                          "max_tx_size", (json_int_t)ns->max_tx_size)) != 0) {
+            json_decref(namespaces);
+            namespaces = NULL;
+        }
+    }
+    return namespaces;
+}
+
+/* The file's bytes: two-space indented JSON and a final newline, members
+ * in the order of the format in net_home.h (jansson keeps insertion
+ * order). "namespaces" is written only when there are some, so a genesis
+ * without rollups renders exactly as it did before they existed. *out is
  * owned by the caller (seq_free). */
 static int genesis_render(const struct net_genesis *g, char **out, size_t *len)
 {
@@ -948,6 +1162,10 @@ static int genesis_render(const struct net_genesis *g, char **out, size_t *len)
                      (json_int_t)g->base_timeout_ms, "validators", validators);
     if (root == NULL) {
         goto err_after_validators;
+    }
+    if (g->n_namespaces > 0 &&
+        json_object_set_new(root, "namespaces", namespaces_to_json(g)) != 0) {
+        goto err_after_root;
     }
     size = json_dumpb(root, NULL, 0, JSON_INDENT(2));
     if (size == 0) {
@@ -1024,7 +1242,61 @@ int net_genesis_find(const struct net_genesis *genesis,
     return SEQ_ENOTFOUND;
 }
 
+const struct net_namespace *net_genesis_namespace(
+    const struct net_genesis *genesis,
+    uint64_t id)
+{
+    uint32_t lo = 0;
+    uint32_t hi = genesis->n_namespaces;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const struct net_namespace *ns = &genesis->namespaces[mid];
+
+        if (ns->id == id) {
+            return ns;
+        }
+        if (ns->id < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------- config */
+
+/* A decimal in [1, max], or why not. */
+static const char *check_decimal(const char *s, uint64_t max)
+{
+    uint64_t v = 0;
+    const char *p;
+
+    if (*s == '\0') {
+        return "want a decimal number";
+    }
+    for (p = s; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9') {
+            return "want a decimal number";
+        }
+        if (v > (max - (uint64_t)(*p - '0')) / 10) {
+            return "too large";
+        }
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return v == 0 ? "must be at least 1" : NULL;
+}
+
+static const char *check_max_txs(const char *s)
+{
+    return check_decimal(s, 10000000);
+}
+
+static const char *check_max_bytes(const char *s)
+{
+    return check_decimal(s, 1ull << 36);
+}
 
 #define CONFIG_FIELD(member)             \
     offsetof(struct net_config, member), \
@@ -1044,6 +1316,10 @@ static const struct config_key {
     { "rpc", "client", CONFIG_FIELD(client_listen), check_tcp_listen },
     { "log", "level", CONFIG_FIELD(log_level), check_log_level },
     { "log", "format", CONFIG_FIELD(log_format), check_log_format },
+    { "mempool", "max_pending_txs", CONFIG_FIELD(mempool_max_txs),
+      check_max_txs },
+    { "mempool", "max_pending_bytes", CONFIG_FIELD(mempool_max_bytes),
+      check_max_bytes },
 };
 
 #define N_CONFIG_KEYS (sizeof config_keys / sizeof config_keys[0])
@@ -1188,6 +1464,9 @@ void net_config_defaults(struct net_config *out)
              "tcp://127.0.0.1:26602");
     snprintf(out->log_level, sizeof out->log_level, "info");
     snprintf(out->log_format, sizeof out->log_format, "logfmt");
+    snprintf(out->mempool_max_txs, sizeof out->mempool_max_txs, "200000");
+    snprintf(out->mempool_max_bytes, sizeof out->mempool_max_bytes,
+             "268435456");
 }
 
 int net_config_load(const char *path,
@@ -1261,9 +1540,12 @@ int net_config_write(const char *path,
                  "\n[node]\nmoniker = \"%s\"\n"
                  "\n[p2p]\nlisten = \"%s\"\n"
                  "\n[rpc]\nhttp = \"%s\"\nclient = \"%s\"\n"
-                 "\n[log]\nlevel = \"%s\"\nformat = \"%s\"\n",
+                 "\n[log]\nlevel = \"%s\"\nformat = \"%s\"\n"
+                 "\n[mempool]\nmax_pending_txs = \"%s\"\n"
+                 "max_pending_bytes = \"%s\"\n",
                  config->moniker, config->p2p_listen, config->http_listen,
-                 config->client_listen, config->log_level, config->log_format);
+                 config->client_listen, config->log_level, config->log_format,
+                 config->mempool_max_txs, config->mempool_max_bytes);
     if (n < 0 || (size_t)n >= sizeof text) {
         return invalid(errmsg, path, NULL, "too long");
     }

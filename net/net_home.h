@@ -19,25 +19,36 @@
  *     "epoch": 0, "base_timeout_ms": 1000,
  *     "validators": [ { "index": 0, "name": "node0",
  *                       "pubkey": "<64 hex>", "node_key": "<40 Z85>",
- *                       "p2p": "tcp://127.0.0.1:26600" }, ... ] }
+ *                       "p2p": "tcp://127.0.0.1:26600" }, ... ],
+ *     "namespaces": [ { "id": 1, "name": "rollup-1", "weight": 1,
+ *                       "max_tx_size": 65536 }, ... ] }
  * Its genesis hash is SHA-256 of the file's exact bytes; it is the chain id
  * every signature is bound to, and peers compare it when they connect.
  *
  * Names and chain ids are 1-63 of [A-Za-z0-9._-]; genesis_time is UTC
  * RFC 3339 ending in Z; p2p addresses must be dialable (no * or 0.0.0.0).
+ * "namespaces" (the rollups, DESIGN §5) is optional: absent means none, and
+ * the writer leaves it out when there are none, so a genesis without
+ * rollups has the same bytes (and hash) as before the member existed. Ids
+ * are 1..2^63-1 and strictly ascending; names are unique; weight is
+ * 1..NET_MAX_WEIGHT and max_tx_size 1..NET_MAX_TX_SIZE bytes.
  *
  * config.toml (INI-style TOML, read with libinih; values are quoted):
  *   [node]      moniker = "node0"
  *   [p2p]       listen = "tcp://127.0.0.1:26600"
  *   [rpc]       http = "127.0.0.1:26601"   client = "tcp://127.0.0.1:26602"
  *   [log]       level = "info"   format = "logfmt"
+ *   [mempool]   max_pending_txs = "200000"
+ *               max_pending_bytes = "268435456"
  *
  * testnet.json (written by seqd testnet next to the node homes):
  *   { "chain_id": "...", "genesis_hash": "<64 hex>", "validators": 4,
+ *     "namespaces": [ { "id": 1, "name": "rollup-1" }, ... ],
  *     "nodes": [ { "index": 0, "name": "node0", "home": "/abs/node0",
  *                  "p2p": "tcp://127.0.0.1:26600",
  *                  "http": "http://127.0.0.1:26601",
- *                  "client": "tcp://127.0.0.1:26602" }, ... ] } */
+ *                  "client": "tcp://127.0.0.1:26602" }, ... ] }
+ *   "namespaces" is always there, empty when the genesis registers none. */
 
 #ifndef SEQ_NET_NET_HOME_H
 #define SEQ_NET_NET_HOME_H
@@ -60,6 +71,23 @@ struct net_validator {
     char p2p[NET_ADDR_MAX];              /* tcp://host:port */
 };
 
+/* A rollup registered in genesis (DESIGN §5). */
+struct net_namespace {
+    uint64_t id;             /* >= 1, unique, ascending in the file. */
+    char name[NET_NAME_MAX]; /* NAME_RULE, unique. */
+    uint32_t weight;         /* 1..NET_MAX_WEIGHT: share of capacity. */
+    uint32_t max_tx_size;    /* 1..NET_MAX_TX_SIZE bytes of payload. */
+};
+
+#define NET_MAX_NAMESPACES 256
+#define NET_MAX_TX_SIZE    (1u << 20)
+#define NET_MAX_WEIGHT     1000000u
+
+/* What seqd init and seqd testnet give a namespace they are not told
+ * more about: an equal share, and room for any test or demo payload. */
+#define NET_DEFAULT_WEIGHT      1u
+#define NET_DEFAULT_MAX_TX_SIZE 65536u
+
 struct net_genesis {
     char chain_id[NET_NAME_MAX];
     char genesis_time[NET_NAME_MAX];
@@ -67,6 +95,8 @@ struct net_genesis {
     uint64_t base_timeout_ms;
     uint32_t n_validators;
     struct net_validator validators[HS_MAX_VALIDATORS];
+    uint32_t n_namespaces; /* 0..NET_MAX_NAMESPACES */
+    struct net_namespace namespaces[NET_MAX_NAMESPACES];
     struct seq_hash hash; /* SHA-256 of the file bytes (set by load). */
 };
 
@@ -77,6 +107,10 @@ struct net_config {
     char client_listen[NET_ADDR_MAX]; /* tcp://host:port */
     char log_level[NET_ADDR_MAX];     /* seq_log_parse_levels syntax */
     char log_format[16];              /* "logfmt" or "json" */
+    /* [mempool], decimal: admitted, not yet committed transactions and
+     * their payload bytes; past either, submissions get "full" (429). */
+    char mempool_max_txs[24];   /* 1..10000000, default 200000 */
+    char mempool_max_bytes[24]; /* 1..2^36, default 268435456 */
 };
 
 struct net_node_key {
@@ -89,8 +123,9 @@ struct net_validator_key {
     struct hs_pubkey pubkey;
 };
 
-/* Loaders validate everything (lengths, hex/Z85, ranges, duplicate keys or
- * addresses, 1..HS_MAX_VALIDATORS validators) and return 0, SEQ_ENOTFOUND
+/* Loaders validate everything (lengths, hex/Z85, ranges, duplicate keys,
+ * addresses or namespaces, 1..HS_MAX_VALIDATORS validators,
+ * 0..NET_MAX_NAMESPACES namespaces) and return 0, SEQ_ENOTFOUND
  * (no such file), SEQ_EIO, SEQ_EINVAL (malformed; @errmsg names the file,
  * the field and what is wrong) or SEQ_ENOMEM. Writers create the file
  * atomically (temporary file, fsync, rename) and return 0 or SEQ_EIO. Key
@@ -134,5 +169,13 @@ void net_genesis_validator_set(const struct net_genesis *genesis,
 int net_genesis_find(const struct net_genesis *genesis,
                      const struct hs_pubkey *pubkey,
                      hs_node_t *index);
+
+/* The namespace @id of @genesis (borrowed from it), or NULL when the
+ * genesis does not register @id. @genesis must hold its namespaces in
+ * ascending id order, as every loaded or written genesis does: the lookup
+ * is a binary search, cheap enough for every transaction admitted. */
+const struct net_namespace *net_genesis_namespace(
+    const struct net_genesis *genesis,
+    uint64_t id);
 
 #endif /* SEQ_NET_NET_HOME_H */

@@ -25,6 +25,7 @@
 
 #define _POSIX_C_SOURCE 200809L
 #include "net_node.h"
+#include "net_node_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -60,64 +61,7 @@
 #define PATH_MAX_LEN        1024
 #define MAX_FRAMES_PER_TURN 512
 #define POLL_MAX_MS         200 /* Upper bound on one wait: SIGTERM latency. */
-#define OUTBOX_TO_ALL       UINT32_MAX
 #define POLL_ITEMS          (NET_MESH_POLL_MAX + 2)
-#define CLIENT_KIND_STATUS  1
-#define CLIENT_MAX_MSG      (64 * 1024)
-
-struct outbox_entry {
-    hs_node_t to; /* OUTBOX_TO_ALL for a broadcast. */
-    enum hs_msg_type type;
-    hs_round_t round;
-    struct seq_hash block_id; /* Votes: what was voted for. */
-    hs_round_t high_qc_round; /* Timeouts: what was signed. */
-    uint8_t *frame;
-    size_t len;
-};
-
-struct node_stats {
-    uint64_t turns;
-    uint64_t frames_bad; /* Undecodable consensus frames. */
-    uint64_t client_bad; /* Malformed client requests. */
-    uint64_t client_requests;
-    uint64_t commits;
-    uint64_t http_requests;
-};
-
-struct commit_note {
-    hs_height_t height;
-    hs_round_t round;
-    hs_node_t author;
-    struct seq_hash id;
-};
-
-struct net_node {
-    struct net_config config;
-    struct net_genesis genesis;
-    struct net_node_key node_key;
-    struct net_validator_key vkey;
-    struct hs_validator_set validators;
-    hs_node_t self;
-
-    struct store *store;
-    struct hs_crypto *crypto;
-    struct hs_core *core;
-    struct hs_io io;
-    int io_error; /* First failed staged write of this turn. */
-
-    void *zmq;
-    struct net_mesh *mesh;
-    void *client;
-    struct MHD_Daemon *http;
-
-    uint64_t now_ms;
-    uint64_t deadline_ms;
-    struct outbox_entry *outbox;
-    size_t n_out, cap_out;
-    struct commit_note *commits; /* This turn's, logged after the sync. */
-    size_t n_commits, cap_commits;
-    struct node_stats stats;
-};
 
 static uint64_t clock_ms(void)
 {
@@ -127,7 +71,7 @@ static uint64_t clock_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void hex_of(const struct seq_hash *h, char out[2 * SEQ_HASH_LEN + 1])
+void node_hex(const struct seq_hash *h, char out[2 * SEQ_HASH_LEN + 1])
 {
     seq_hex_encode(h->bytes, SEQ_HASH_LEN, out);
 }
@@ -139,7 +83,7 @@ static struct net_node *node_of(struct hs_io *io)
     return io->impl;
 }
 
-static void note_io(struct net_node *node, int rv, const char *what)
+void node_note_io(struct net_node *node, int rv, const char *what)
 {
     if (rv != 0 && node->io_error == 0) {
         node->io_error = rv;
@@ -151,29 +95,30 @@ static void note_io(struct net_node *node, int rv, const char *what)
 static void io_persist_safety(struct hs_io *io, const struct hs_safety *st)
 {
     struct net_node *node = node_of(io);
-    note_io(node, store_put_safety(node->store, st), "store safety");
+    node_note_io(node, store_put_safety(node->store, st), "store safety");
 }
 
 static void io_persist_block(struct hs_io *io, const struct hs_block *b)
 {
     struct net_node *node = node_of(io);
-    note_io(node, store_put_block(node->store, b), "store block");
+    node_note_io(node, store_put_block(node->store, b), "store block");
+    net_rollup_on_block(node, b);
 }
 
 static void io_persist_qc(struct hs_io *io, const struct hs_qc *qc, bool high)
 {
     struct net_node *node = node_of(io);
 
-    note_io(node, store_put_qc(node->store, qc), "store qc");
+    node_note_io(node, store_put_qc(node->store, qc), "store qc");
     if (high) {
-        note_io(node, store_put_high_qc(node->store, qc), "store high qc");
+        node_note_io(node, store_put_high_qc(node->store, qc), "store high qc");
     }
 }
 
 static void io_persist_tc(struct hs_io *io, const struct hs_tc *tc)
 {
     struct net_node *node = node_of(io);
-    note_io(node, store_put_high_tc(node->store, tc), "store high tc");
+    node_note_io(node, store_put_high_tc(node->store, tc), "store high tc");
 }
 
 static void io_commit(struct hs_io *io,
@@ -183,11 +128,12 @@ static void io_commit(struct hs_io *io,
     struct net_node *node = node_of(io);
     struct commit_note *note;
 
-    note_io(node, store_put_block(node->store, block), "store block");
-    note_io(node, store_put_qc(node->store, qc), "store qc");
-    note_io(node, store_put_commit(node->store, block->height, &block->id),
+    node_note_io(node, store_put_block(node->store, block), "store block");
+    node_note_io(node, store_put_qc(node->store, qc), "store qc");
+    node_note_io(node, store_put_commit(node->store, block->height, &block->id),
             "store commit");
     node->stats.commits++;
+    net_rollup_on_commit(node, block);
     /* Logged once durable (after the turn's sync), like everything else
      * the outside world sees. */
     if (node->n_commits == node->cap_commits) {
@@ -215,7 +161,7 @@ static void log_commits(struct net_node *node)
 
     for (i = 0; i < node->n_commits; i++) {
         const struct commit_note *c = &node->commits[i];
-        hex_of(&c->id, hash);
+        node_hex(&c->id, hash);
         snprintf(kv, sizeof kv,
                  "height=%" PRIu64 " round=%" PRIu64
                  " hash=%.16s author=%" PRIu32,
@@ -292,6 +238,32 @@ static void outbox_add(struct net_node *node,
     node->n_out++;
 }
 
+void node_outbox_frame(struct net_node *node,
+                       hs_node_t to,
+                       uint8_t *frame,
+                       size_t len)
+{
+    struct outbox_entry *e;
+
+    if (node->n_out == node->cap_out) {
+        size_t cap = node->cap_out == 0 ? 32 : node->cap_out * 2;
+        struct outbox_entry *p =
+            seq_realloc(node->outbox, cap * sizeof *node->outbox);
+        if (p == NULL) {
+            SEQ_LOGW(LOG_MOD, "outbox: out of memory, frame dropped");
+            seq_free(frame);
+            return;
+        }
+        node->outbox = p;
+        node->cap_out = cap;
+    }
+    e = &node->outbox[node->n_out++];
+    memset(e, 0, sizeof *e);
+    e->to = to;
+    e->frame = frame;
+    e->len = len;
+}
+
 static void io_send(struct hs_io *io, hs_node_t to, const struct hs_msg *msg)
 {
     outbox_add(node_of(io), to, msg);
@@ -310,7 +282,7 @@ static void log_signed(const struct net_node *node,
     char kv[200];
 
     if (e->type == HS_MSG_VOTE) {
-        hex_of(&e->block_id, hash);
+        node_hex(&e->block_id, hash);
         snprintf(kv, sizeof kv,
                  "validator=%" PRIu32 " round=%" PRIu64 " block=%s", node->self,
                  e->round, hash);
@@ -359,7 +331,7 @@ static void outbox_drop(struct net_node *node)
 
 /* ---- Status, shared by HTTP and the client socket ---------------------- */
 
-static bool node_ready(const struct net_node *node)
+bool node_ready(const struct net_node *node)
 {
     uint32_t connected = net_mesh_peers(node->mesh) + 1;
 
@@ -367,14 +339,14 @@ static bool node_ready(const struct net_node *node)
            connected >= hs_quorum(node->validators.n);
 }
 
-static json_t *status_json(const struct net_node *node)
+json_t *node_status_json(const struct net_node *node)
 {
     const struct hs_block *tip = hs_core_committed_tip(node->core);
     hs_round_t round = hs_core_round(node->core);
     char genesis[2 * SEQ_HASH_LEN + 1], hash[2 * SEQ_HASH_LEN + 1];
 
-    hex_of(&node->genesis.hash, genesis);
-    hex_of(&tip->id, hash);
+    node_hex(&node->genesis.hash, genesis);
+    node_hex(&tip->id, hash);
     return json_pack(
         "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:I}",
         "chain_id", node->genesis.chain_id, "genesis_hash", genesis, "moniker",
@@ -387,112 +359,7 @@ static json_t *status_json(const struct net_node *node)
         "committed_hash", hash, "validators", (json_int_t)node->validators.n);
 }
 
-/* ---- HTTP (D4) ----------------------------------------------------------- */
-
-static enum MHD_Result reply(struct MHD_Connection *conn,
-                             unsigned int status,
-                             const char *content_type,
-                             char *body) /* takes: free()d by MHD */
-{
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
-
-    if (body == NULL) {
-        return MHD_NO;
-    }
-    resp = MHD_create_response_from_buffer(strlen(body), body,
-                                           MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", content_type);
-    ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result reply_json(struct MHD_Connection *conn,
-                                  unsigned int status,
-                                  json_t *json) /* takes */
-{
-    char *body;
-
-    if (json == NULL) {
-        return MHD_NO;
-    }
-    body = json_dumps(json, JSON_COMPACT);
-    json_decref(json);
-    return reply(conn, status, "application/json", body);
-}
-
-static enum MHD_Result reply_error(struct MHD_Connection *conn,
-                                   unsigned int status,
-                                   const char *code,
-                                   const char *text)
-{
-    return reply_json(conn, status,
-                      json_pack("{s:s, s:s}", "error", text, "code", code));
-}
-
-static json_t *signers_json(const struct hs_qc *qc)
-{
-    json_t *list = json_array();
-    uint32_t i;
-
-    for (i = 0; list != NULL && i < qc->n_sigs; i++) {
-        json_array_append_new(list, json_integer(qc->sigs[i].signer));
-    }
-    return list;
-}
-
-static enum MHD_Result http_block(struct net_node *node,
-                                  struct MHD_Connection *conn,
-                                  const char *arg)
-{
-    char hash[2 * SEQ_HASH_LEN + 1], parent[2 * SEQ_HASH_LEN + 1];
-    char payload[2 * SEQ_HASH_LEN + 1];
-    struct hs_block block;
-    struct hs_qc qc;
-    struct seq_hash id;
-    unsigned long long height;
-    char *end;
-    json_t *json, *cert;
-    int rv;
-
-    errno = 0;
-    height = strtoull(arg, &end, 10);
-    if (*arg == '\0' || *end != '\0' || errno != 0 || arg[0] == '-') {
-        return reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_height",
-                           "height must be a decimal number");
-    }
-    if (store_get_commit(node->store, height, &id) != 0 ||
-        store_get_block(node->store, &id, &block) != 0) {
-        return reply_error(conn, MHD_HTTP_NOT_FOUND, "unknown_height",
-                           "no committed block at that height");
-    }
-    hex_of(&block.id, hash);
-    hex_of(&block.parent_id, parent);
-    hex_of(&block.payload_hash, payload);
-    json = json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:I, s:{s:I, s:o}}",
-                     "height", (json_int_t)block.height, "round",
-                     (json_int_t)block.round, "epoch", (json_int_t)block.epoch,
-                     "hash", hash, "parent", parent, "author",
-                     (json_int_t)block.author, "payload_hash", payload,
-                     "payload_len", (json_int_t)block.payload_len, "justify",
-                     "round", (json_int_t)block.justify.round, "signers",
-                     signers_json(&block.justify));
-    rv = store_get_qc(node->store, &block.id, &qc);
-    if (json != NULL && rv == 0) {
-        cert = json_pack("{s:I, s:o}", "round", (json_int_t)qc.round, "signers",
-                         signers_json(&qc));
-        json_object_set_new(json, "qc", cert);
-    }
-    hs_block_free(&block);
-    return reply_json(conn, MHD_HTTP_OK, json);
-}
-
-static char *metrics_text(const struct net_node *node)
+char *node_metrics_text(const struct net_node *node)
 {
     const struct hs_core_stats *cs = hs_core_stats(node->core);
     struct net_mesh_stats ms;
@@ -558,6 +425,9 @@ static char *metrics_text(const struct net_node *node)
             node->stats.http_requests);
     COUNTER("client_requests_total", "Requests answered on the client port.",
             node->stats.client_requests);
+    net_rollup_metrics(node, f);
+    net_client_metrics(node, f);
+    net_http_metrics(node, f);
 #undef GAUGE
 #undef COUNTER
     if (fclose(f) != 0) {
@@ -565,162 +435,6 @@ static char *metrics_text(const struct net_node *node)
         return NULL;
     }
     return text;
-}
-
-static enum MHD_Result http_handle(void *cls,
-                                   struct MHD_Connection *conn,
-                                   const char *url,
-                                   const char *method,
-                                   const char *version,
-                                   const char *upload_data,
-                                   size_t *upload_data_size,
-                                   void **con_cls)
-{
-    static const char blocks_prefix[] = "/v1/blocks/";
-    struct net_node *node = cls;
-
-    (void)version;
-    (void)upload_data;
-    (void)con_cls;
-    if (*upload_data_size != 0) {
-        *upload_data_size = 0; /* No endpoint here takes a body. */
-        return MHD_YES;
-    }
-    node->stats.http_requests++;
-    if (strcmp(method, "GET") != 0) {
-        return reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method",
-                           "only GET is served here");
-    }
-    if (strcmp(url, "/v1/status") == 0) {
-        return reply_json(conn, MHD_HTTP_OK, status_json(node));
-    }
-    if (strncmp(url, blocks_prefix, sizeof blocks_prefix - 1) == 0) {
-        return http_block(node, conn, url + sizeof blocks_prefix - 1);
-    }
-    if (strcmp(url, "/livez") == 0) {
-        return reply_json(conn, MHD_HTTP_OK,
-                          json_pack("{s:s}", "status", "ok"));
-    }
-    if (strcmp(url, "/readyz") == 0) {
-        bool ready = node_ready(node);
-        return reply_json(
-            conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-            json_pack("{s:s, s:b, s:I}", "status",
-                      ready ? "ready" : "not ready", "catching_up",
-                      hs_core_catching_up(node->core), "peers",
-                      (json_int_t)net_mesh_peers(node->mesh)));
-    }
-    if (strcmp(url, "/metrics") == 0) {
-        return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4",
-                     metrics_text(node));
-    }
-    return reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
-}
-
-static int http_start(struct net_node *node, char errmsg[SEQ_ERRMSG_LEN])
-{
-    const char *colon = strrchr(node->config.http_listen, ':');
-    unsigned long port;
-    struct sockaddr_in addr;
-    char host[NET_ADDR_MAX];
-    char *end;
-
-    if (colon == NULL ||
-        (size_t)(colon - node->config.http_listen) >= sizeof host) {
-        snprintf(errmsg, SEQ_ERRMSG_LEN, "config: rpc.http: want host:port");
-        return SEQ_EINVAL;
-    }
-    memcpy(host, node->config.http_listen,
-           (size_t)(colon - node->config.http_listen));
-    host[colon - node->config.http_listen] = '\0';
-    port = strtoul(colon + 1, &end, 10);
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (*end != '\0' || port == 0 || port > 65535 ||
-        inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-        snprintf(errmsg, SEQ_ERRMSG_LEN,
-                 "config: rpc.http: want IPv4-address:port, got %s",
-                 node->config.http_listen);
-        return SEQ_EINVAL;
-    }
-    /* No MHD_USE_ERROR_LOG: under a connection flood it writes a line per
-     * refused connection. A per-address limit keeps one client from
-     * holding every slot (slowloris). */
-    node->http = MHD_start_daemon(
-        MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, http_handle, node,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)16,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
-    if (node->http == NULL) {
-        snprintf(errmsg, SEQ_ERRMSG_LEN, "http: cannot listen on %s",
-                 node->config.http_listen);
-        return SEQ_EIO;
-    }
-    return SEQ_OK;
-}
-
-/* ---- The client socket ----------------------------------------------------
- */
-
-/* Requests on the client ROUTER are [routing id][kind byte][body]. This
- * stage serves CLIENT_KIND_STATUS (the /v1/status JSON, for tools that
- * speak ZeroMQ); submissions and subscriptions come with the rollup path.
- * Anything else is counted and dropped without an answer. */
-static void client_drain(struct net_node *node)
-{
-    unsigned n;
-
-    for (n = 0; n < MAX_FRAMES_PER_TURN; n++) {
-        zmq_msg_t parts[3];
-        int n_parts = 0, more = 1;
-        bool ok;
-
-        while (more) {
-            zmq_msg_t part;
-            zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, node->client, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&part);
-                if (n_parts == 0) {
-                    return; /* Nothing (more) to read. */
-                }
-                break;
-            }
-            more = zmq_msg_more(&part);
-            if (n_parts < 3) {
-                parts[n_parts++] = part;
-            } else {
-                zmq_msg_close(&part);
-                n_parts = 4; /* Too many parts: malformed. */
-            }
-        }
-        ok = n_parts == 3 && zmq_msg_size(&parts[1]) == 1 &&
-             *(const uint8_t *)zmq_msg_data(&parts[1]) == CLIENT_KIND_STATUS;
-        if (ok) {
-            json_t *json = status_json(node);
-            char *body = json != NULL ? json_dumps(json, JSON_COMPACT) : NULL;
-            uint8_t kind = CLIENT_KIND_STATUS;
-
-            json_decref(json);
-            node->stats.client_requests++;
-            if (body != NULL) {
-                zmq_send(node->client, zmq_msg_data(&parts[0]),
-                         zmq_msg_size(&parts[0]), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-                zmq_send(node->client, &kind, 1, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-                zmq_send(node->client, body, strlen(body), ZMQ_DONTWAIT);
-                free(body);
-            }
-        } else {
-            node->stats.client_bad++;
-        }
-        while (n_parts > 0) {
-            if (n_parts <= 3) {
-                zmq_msg_close(&parts[n_parts - 1]);
-            }
-            n_parts--;
-        }
-    }
 }
 
 /* ---- The loop turn (D1) ---------------------------------------------------
@@ -738,6 +452,10 @@ static void mesh_drain(struct net_node *node)
         if (net_mesh_recv(node->mesh, &from, &frame, &len) != 1) {
             return;
         }
+        if (wire_frame_type(frame, len) >= WIRE_FRAME_BATCHES) {
+            net_rollup_on_frame(node, from, frame, len);
+            continue;
+        }
         if (wire_decode_msg(frame, len, &msg) != 0) {
             node->stats.frames_bad++; /* (D3) */
             continue;
@@ -747,10 +465,9 @@ static void mesh_drain(struct net_node *node)
     }
 }
 
-static int poll_timeout(const struct net_node *node)
+static int poll_timeout(struct net_node *node)
 {
     uint64_t now = clock_ms();
-    MHD_UNSIGNED_LONG_LONG http_ms;
     uint64_t wait = POLL_MAX_MS;
 
     if (node->deadline_ms <= now) {
@@ -759,28 +476,23 @@ static int poll_timeout(const struct net_node *node)
     if (node->deadline_ms - now < wait) {
         wait = node->deadline_ms - now;
     }
-    if (MHD_get_timeout(node->http, &http_ms) == MHD_YES && http_ms < wait) {
-        wait = http_ms;
-    }
-    return (int)wait;
+    return (int)net_http_timeout_ms(node, wait);
 }
 
 static int loop_turn(struct net_node *node)
 {
     zmq_pollitem_t items[POLL_ITEMS];
-    const union MHD_DaemonInfo *info;
     size_t n_items;
     int rv;
 
     n_items = net_mesh_poll_items(node->mesh, items);
-    items[n_items].socket = node->client;
+    items[n_items].socket = net_client_socket(node);
     items[n_items].fd = 0;
     items[n_items].events = ZMQ_POLLIN;
     items[n_items].revents = 0;
     n_items++;
-    info = MHD_get_daemon_info(node->http, MHD_DAEMON_INFO_EPOLL_FD);
     items[n_items].socket = NULL;
-    items[n_items].fd = info != NULL ? info->epoll_fd : -1;
+    items[n_items].fd = net_http_epoll_fd(node);
     items[n_items].events = ZMQ_POLLIN;
     items[n_items].revents = 0;
     n_items++;
@@ -793,9 +505,12 @@ static int loop_turn(struct net_node *node)
     node->now_ms = clock_ms();
     node->stats.turns++;
     mesh_drain(node);
+    net_client_drain(node);
+    net_http_run(node);
     if (node->now_ms >= node->deadline_ms) {
         hs_core_on_tick(node->core, node->now_ms);
     }
+    net_rollup_before_sync(node);
     if (node->io_error != 0) {
         outbox_drop(node); /* (D2) */
         node->n_commits = 0;
@@ -810,11 +525,15 @@ static int loop_turn(struct net_node *node)
         outbox_drop(node); /* (D2) */
         return rv;
     }
+    if (net_rollup_covers_acks(node)) {
+        node->synced_turn = node->write_turn++;
+    }
     outbox_flush(node);
     log_commits(node);
     /* What clients see comes after the sync (D4). */
-    client_drain(node);
-    MHD_run(node->http);
+    net_rollup_after_sync(node);
+    net_client_after_sync(node);
+    net_http_after_sync(node);
     return SEQ_OK;
 }
 
@@ -930,6 +649,19 @@ static int open_store_and_core(struct net_node *node, const char *home)
                  seq_strerror(rv), node->store->errmsg);
         return rv;
     }
+    rv = net_rollup_open(node);
+    if (rv == 0) {
+        size_t i;
+        rv = net_rollup_recover_commits(
+            node, rec.rec.root != NULL ? rec.rec.root->height : 0);
+        for (i = 0; rv == 0 && i < rec.rec.n_blocks; i++) {
+            net_rollup_on_block(node, rec.rec.blocks[i]);
+        }
+    }
+    if (rv != 0) {
+        store_recovery_free(&rec);
+        return rv;
+    }
     rv = hs_crypto_secp_new(node->vkey.seckey, &node->crypto);
     if (rv != 0) {
         store_recovery_free(&rec);
@@ -967,8 +699,6 @@ static int open_sockets(struct net_node *node)
 {
     struct net_mesh_config mc;
     char errmsg[SEQ_ERRMSG_LEN] = "";
-    int zero = 0, hwm = 16, handshake = 3000;
-    int64_t max = CLIENT_MAX_MSG;
     int rv;
 
     node->zmq = zmq_ctx_new();
@@ -989,25 +719,11 @@ static int open_sockets(struct net_node *node)
         SEQ_LOGE(LOG_MOD, "p2p: %s", errmsg);
         return rv;
     }
-    /* The client port takes no authentication yet, so it takes little: a
-     * status request is a few bytes. Small messages, short queues and a
-     * short handshake bound what a stranger can make us hold; libzmq does
-     * not bound the parts of one multipart message, so the default
-     * listen address is loopback (see the README). */
-    node->client = zmq_socket(node->zmq, ZMQ_ROUTER);
-    if (node->client == NULL ||
-        zmq_setsockopt(node->client, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
-        zmq_setsockopt(node->client, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
-        zmq_setsockopt(node->client, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(node->client, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(node->client, ZMQ_HANDSHAKE_IVL, &handshake,
-                       sizeof handshake) != 0 ||
-        zmq_bind(node->client, node->config.client_listen) != 0) {
-        SEQ_LOGE(LOG_MOD, "client socket %s: %s", node->config.client_listen,
-                 zmq_strerror(zmq_errno()));
-        return SEQ_EIO;
+    rv = net_client_open(node);
+    if (rv != 0) {
+        return rv;
     }
-    rv = http_start(node, errmsg);
+    rv = net_http_open(node, errmsg);
     if (rv != 0) {
         SEQ_LOGE(LOG_MOD, "%s", errmsg);
     }
@@ -1019,16 +735,13 @@ static void node_close(struct net_node *node)
     outbox_drop(node);
     seq_free(node->outbox);
     seq_free(node->commits);
-    if (node->http != NULL) {
-        MHD_stop_daemon(node->http);
-    }
-    if (node->client != NULL) {
-        zmq_close(node->client);
-    }
+    net_http_close(node);
+    net_client_close(node);
     net_mesh_close(node->mesh);
     if (node->zmq != NULL) {
         zmq_ctx_term(node->zmq);
     }
+    net_rollup_close(node);
     hs_core_free(node->core);
     if (node->crypto != NULL) {
         hs_crypto_secp_free(node->crypto);
@@ -1078,6 +791,7 @@ int net_node_run(const struct net_node_options *options,
     node.io.commit = io_commit;
     node.io.load_committed = io_load_committed;
     node.io.trace = io_trace;
+    net_rollup_io(&node.io);
 
     raise_fd_limit();
     rv = load_home(&node, options->home);
@@ -1103,7 +817,7 @@ int net_node_run(const struct net_node_options *options,
     }
     if (rv == 0) {
         char genesis[2 * SEQ_HASH_LEN + 1];
-        hex_of(&node.genesis.hash, genesis);
+        node_hex(&node.genesis.hash, genesis);
         SEQ_LOGI(LOG_MOD,
                  "started validator %" PRIu32 " of %" PRIu32
                  " (%s), chain "

@@ -1083,3 +1083,232 @@ int wire_decode_safety(const uint8_t *buf, size_t len, struct hs_safety *out)
 {
     return decode(&safety_codec, buf, len, out, sizeof *out);
 }
+
+/* ------------------------------------------------------------------------
+ * Rollup frames (wire.h).
+ * ------------------------------------------------------------------------ */
+
+/* A varint at *pos, advancing it; false if truncated or over 10 bytes. */
+static bool read_varint(const uint8_t *buf, size_t len, size_t *pos,
+                        uint64_t *out)
+{
+    uint64_t v = 0;
+    unsigned shift;
+
+    for (shift = 0; shift < 70 && *pos < len; shift += 7) {
+        uint8_t b = buf[(*pos)++];
+        v |= (uint64_t)(b & 0x7fu) << shift;
+        if ((b & 0x80u) == 0) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+int wire_frame_type(const uint8_t *buf, size_t len)
+{
+    size_t pos = 0;
+    int type = SEQ_EBADMSG;
+
+    while (pos < len) {
+        uint64_t key, n;
+        if (!read_varint(buf, len, &pos, &key)) {
+            return SEQ_EBADMSG;
+        }
+        switch (key & 7u) {
+        case 0:
+            if (!read_varint(buf, len, &pos, &n)) {
+                return SEQ_EBADMSG;
+            }
+            break;
+        case 1:
+            if (len - pos < 8) {
+                return SEQ_EBADMSG;
+            }
+            pos += 8;
+            break;
+        case 2:
+            if (!read_varint(buf, len, &pos, &n) || n > len - pos) {
+                return SEQ_EBADMSG;
+            }
+            pos += (size_t)n;
+            if ((key >> 3) >= 2 && (key >> 3) <= 31) {
+                type = (int)(key >> 3);
+            }
+            break;
+        case 5:
+            if (len - pos < 4) {
+                return SEQ_EBADMSG;
+            }
+            pos += 4;
+            break;
+        default:
+            return SEQ_EBADMSG;
+        }
+    }
+    return type;
+}
+
+static bool rollup_counts_ok(enum wire_frame_type type,
+                             const struct wire_blob *items,
+                             size_t n)
+{
+    size_t i;
+
+    switch (type) {
+    case WIRE_FRAME_BATCHES:
+    case WIRE_FRAME_BATCH_RESPONSE:
+        if (n == 0 || n > WIRE_MAX_BATCHES) {
+            return false;
+        }
+        for (i = 0; i < n; i++) {
+            if (items[i].len == 0 || items[i].len > WIRE_MAX_FRAME / 2) {
+                return false;
+            }
+        }
+        return true;
+    case WIRE_FRAME_BATCH_REQUEST:
+        if (n == 0 || n > WIRE_MAX_BATCH_IDS) {
+            return false;
+        }
+        for (i = 0; i < n; i++) {
+            if (items[i].len != SEQ_HASH_LEN) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
+int wire_encode_rollup(enum wire_frame_type type,
+                       const struct wire_blob *items,
+                       size_t n,
+                       uint8_t **out,
+                       size_t *out_len)
+{
+    Seq__Consensus__Frame frame = SEQ__CONSENSUS__FRAME__INIT;
+    Seq__Consensus__Batches batches = SEQ__CONSENSUS__BATCHES__INIT;
+    Seq__Consensus__BatchRequest request = SEQ__CONSENSUS__BATCH_REQUEST__INIT;
+    ProtobufCBinaryData *data;
+    size_t i;
+    int rv;
+
+    if (!rollup_counts_ok(type, items, n)) {
+        return SEQ_EINVAL;
+    }
+    data = seq_calloc(n, sizeof *data);
+    if (data == NULL) {
+        return SEQ_ENOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        data[i] = bytes_ref(items[i].buf, items[i].len);
+    }
+    frame.version = WIRE_VERSION;
+    switch (type) {
+    case WIRE_FRAME_BATCHES:
+        batches.n_batches = n;
+        batches.batches = data;
+        frame.msg_case = SEQ__CONSENSUS__FRAME__MSG_BATCHES;
+        frame.batches = &batches;
+        break;
+    case WIRE_FRAME_BATCH_RESPONSE:
+        batches.n_batches = n;
+        batches.batches = data;
+        frame.msg_case = SEQ__CONSENSUS__FRAME__MSG_BATCH_RESPONSE;
+        frame.batch_response = &batches;
+        break;
+    case WIRE_FRAME_BATCH_REQUEST:
+        request.n_ids = n;
+        request.ids = data;
+        frame.msg_case = SEQ__CONSENSUS__FRAME__MSG_BATCH_REQUEST;
+        frame.batch_request = &request;
+        break;
+    }
+    rv = pack(&frame.base, out, out_len);
+    seq_free(data);
+    return rv;
+}
+
+int wire_decode_rollup(const uint8_t *buf, size_t len, struct wire_rollup *out)
+{
+    Seq__Consensus__Frame *frame;
+    ProtobufCBinaryData *data = NULL;
+    ProtobufCMessage *m;
+    enum wire_frame_type type;
+    struct wire_blob *items;
+    struct arena a;
+    size_t n = 0, total = 0, i;
+    uint8_t *p;
+    int rv;
+
+    memset(out, 0, sizeof *out);
+    rv = unpack(&seq__consensus__frame__descriptor, buf, len, &a, &m);
+    if (rv != 0) {
+        return rv;
+    }
+    frame = (Seq__Consensus__Frame *)m;
+    rv = SEQ_EBADMSG;
+    if (frame->version != WIRE_VERSION) {
+        goto done;
+    }
+    switch (frame->msg_case) {
+    case SEQ__CONSENSUS__FRAME__MSG_BATCHES:
+        type = WIRE_FRAME_BATCHES;
+        n = frame->batches->n_batches;
+        data = frame->batches->batches;
+        break;
+    case SEQ__CONSENSUS__FRAME__MSG_BATCH_RESPONSE:
+        type = WIRE_FRAME_BATCH_RESPONSE;
+        n = frame->batch_response->n_batches;
+        data = frame->batch_response->batches;
+        break;
+    case SEQ__CONSENSUS__FRAME__MSG_BATCH_REQUEST:
+        type = WIRE_FRAME_BATCH_REQUEST;
+        n = frame->batch_request->n_ids;
+        data = frame->batch_request->ids;
+        break;
+    default:
+        goto done;
+    }
+    if (n == 0 || n > WIRE_MAX_BATCH_IDS) {
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        total += data[i].len; /* Bounded by len: no overflow. */
+    }
+    items = seq_malloc(n * sizeof *items + total + 1);
+    if (items == NULL) {
+        rv = SEQ_ENOMEM;
+        goto done;
+    }
+    p = (uint8_t *)(items + n);
+    for (i = 0; i < n; i++) {
+        if (data[i].len > 0) {
+            memcpy(p, data[i].data, data[i].len);
+        }
+        items[i].buf = p;
+        items[i].len = data[i].len;
+        p += data[i].len;
+    }
+    if (!rollup_counts_ok(type, items, n)) {
+        seq_free(items);
+        goto done;
+    }
+    out->type = type;
+    out->n = n;
+    out->items = items;
+    rv = SEQ_OK;
+done:
+    arena_close(&a);
+    return rv;
+}
+
+void wire_rollup_free(struct wire_rollup *r)
+{
+    if (r != NULL) {
+        seq_free(r->items);
+        memset(r, 0, sizeof *r);
+    }
+}

@@ -95,4 +95,49 @@ int wire_encode_safety(const struct hs_safety *s,
                        size_t *out_len);
 int wire_decode_safety(const uint8_t *buf, size_t len, struct hs_safety *out);
 
+/* ---- Rollup frames (dissemination, DESIGN §4) ----------------------------
+ * Frame members 16-31 carry the mempool's traffic. The bodies are opaque
+ * byte strings here (batches in mp_batch.h's encoding, 32-byte ids); the
+ * mempool decodes and checks batches. */
+
+enum wire_frame_type {
+    WIRE_FRAME_BATCHES = 16,        /* A sealed batch, broadcast. */
+    WIRE_FRAME_BATCH_REQUEST = 17,  /* Ids of batches wanted. */
+    WIRE_FRAME_BATCH_RESPONSE = 18, /* Batches answering a request. */
+};
+
+#define WIRE_MAX_BATCHES    256
+#define WIRE_MAX_BATCH_IDS  4096
+
+/* The member number of the frame at @buf (2..31), read from its top-level
+ * keys without decoding the body: a routing hint only, the full decode
+ * still checks everything. SEQ_EBADMSG if no member is found. */
+int wire_frame_type(const uint8_t *buf, size_t len);
+
+struct wire_blob {
+    const uint8_t *buf;
+    size_t len;
+};
+
+/* A decoded rollup frame: @items point into memory the struct owns
+ * (wire_rollup_free). */
+struct wire_rollup {
+    enum wire_frame_type type;
+    size_t n;
+    struct wire_blob *items;
+};
+
+/* Encode @n items (1..WIRE_MAX_BATCHES batches, or 1..WIRE_MAX_BATCH_IDS
+ * ids of exactly SEQ_HASH_LEN bytes) as a frame of @type. *out owned
+ * (seq_free). SEQ_EINVAL outside those bounds or over WIRE_MAX_FRAME. */
+int wire_encode_rollup(enum wire_frame_type type,
+                       const struct wire_blob *items,
+                       size_t n,
+                       uint8_t **out,
+                       size_t *out_len);
+/* SEQ_EBADMSG for a malformed frame, another type, a count or id length
+ * out of bounds; SEQ_ENOMEM. On success *out owns its items. */
+int wire_decode_rollup(const uint8_t *buf, size_t len, struct wire_rollup *out);
+void wire_rollup_free(struct wire_rollup *r); /* NULL is fine. */
+
 #endif /* SEQ_PROTO_WIRE_H */

@@ -15,7 +15,13 @@
  * Committed block ids live in an array indexed by height (minus the lowest
  * height seen), with the same two layers per slot; commits are dense, so
  * memory follows the span of committed heights. Meta values are few (the
- * genesis hash, the epoch) and sit in a list.
+ * genesis hash, the epoch) and sit in a list. The rollup path's records
+ * (batches, namespace entries, commit certificates, tx locations) live in
+ * ordered maps: sorted arrays of entries keyed by the same bytes store_rocks
+ * uses as keys (ids as they are; namespace and height big-endian), so that
+ * scan_batches() and get_cert_from() walk the order a disk store would.
+ * A deletion is a staged layer of its own, so a crash forgets it like any
+ * other write.
  *
  * (M1) After store_mem_crash(), every read answers exactly as it did right
  *      after the last successful sync(): staged layers are dropped, and a
@@ -29,13 +35,20 @@
  *      the value is copied before anything is linked, and a bucket array
  *      or height array that grew is invisible.
  * (M4) A table node is on its table's dirty list if and only if it has a
- *      staged value, so sync() and crash cost O(writes since the last sync),
- *      not O(store). Staged heights lie in [staged_lo, staged_hi].
+ *      staged value, and a map entry is on its map's if and only if it has a
+ *      staged value or a staged deletion, so sync() and crash cost
+ *      O(writes since the last sync) (plus moving array slots when a map
+ *      entry goes away), not O(store). Staged heights lie in [staged_lo,
+ *      staged_hi].
  * (M5) Once a sync() has failed, the store is broken: every store_ops call
  *      but close returns SEQ_EIO (store.h: the caller must stop and never act
  *on state that may not be durable). store_mem_crash() repairs it, as reopening
  *the database after a restart would; the failure switch of
  *      store_mem_fail_syncs() stays as the test set it.
+ * (M6) A map entry exists if and only if it has a synced value or is on the
+ *      dirty list; it is visible to readers if and only if it has a staged
+ *      value, or a synced one and no staged deletion. Invisible entries are
+ *      skipped by every read and removed by the next sync() or crash.
  ******************************************************************************/
 
 #include "store_mem.h"
@@ -50,6 +63,10 @@
 #define MEM_BUCKETS_MIN  64
 #define MEM_HEIGHTS_MIN  64
 #define MEM_META_KEY_MAX 64
+#define MEM_MAP_MIN      16
+#define MEM_KEY_MAX      32 /* The longest map key: an id. */
+#define MEM_HEIGHT_KEY   8  /* A height, big-endian. */
+#define MEM_NS_KEY       16 /* Namespace, then height, both big-endian. */
 
 /* One key of a table. */
 struct mem_node {
@@ -98,6 +115,24 @@ struct mem_meta {
     char key[MEM_META_KEY_MAX + 1];
     struct mem_bytes synced;
     struct mem_bytes staged;
+};
+
+/* One key of an ordered map, with the two layers of (M1) (M6). */
+struct mem_entry {
+    struct mem_entry *dirty_next; /* Meaningful while dirty (M4). */
+    uint8_t key[MEM_KEY_MAX];     /* key_len bytes of it are used. */
+    struct mem_bytes synced;
+    struct mem_bytes staged;
+    bool deleted; /* A staged deletion; staged is then absent. */
+};
+
+/* Byte key -> value, in key order. */
+struct mem_map {
+    struct mem_entry **entries; /* n of them, sorted by key; cap allocated. */
+    size_t n;
+    size_t cap;
+    size_t key_len;
+    struct mem_entry *dirty;
 };
 
 /* A single value with its current copy (staged, else synced) and its
@@ -150,6 +185,10 @@ struct store_mem {
     struct mem_table qcs;
     struct mem_heights heights;
     struct mem_meta *meta;
+    struct mem_map batches; /* Batch id -> encoded batch. */
+    struct mem_map ns;      /* (namespace, height) -> entries. */
+    struct mem_map certs;   /* Height -> commit certificate. */
+    struct mem_map txs;     /* Tx hash -> where it landed. */
 
     /* Single values: the high QC, the high TC and the safety state. */
     struct mem_cell high_qc;
@@ -554,6 +593,198 @@ static void meta_settle(struct store_mem *m, bool sync)
     }
 }
 
+/* ---- Ordered maps (M6). ---- */
+
+static void map_init(struct mem_map *map, size_t key_len)
+{
+    assert(key_len <= MEM_KEY_MAX);
+    memset(map, 0, sizeof *map);
+    map->key_len = key_len;
+}
+
+/* Whether @key is in @map; *idx is its slot, or where it would go. */
+static bool map_find(const struct mem_map *map, const uint8_t *key, size_t *idx)
+{
+    size_t lo = 0;
+    size_t hi = map->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(map->entries[mid]->key, key, map->key_len);
+
+        if (c == 0) {
+            *idx = mid;
+            return true;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *idx = lo;
+    return false;
+}
+
+/* What a reader sees of @e: staged, else synced unless deleted; NULL when
+ * the entry is invisible (M6). */
+static const struct mem_bytes *entry_value(const struct mem_entry *e)
+{
+    if (e->staged.present) {
+        return &e->staged;
+    }
+    if (e->deleted || !e->synced.present) {
+        return NULL;
+    }
+    return &e->synced;
+}
+
+/* The first visible entry at or after slot @idx, or NULL. */
+static const struct mem_entry *map_visible_from(const struct mem_map *map,
+                                                size_t idx)
+{
+    for (; idx < map->n; idx++) {
+        if (entry_value(map->entries[idx]) != NULL) {
+            return map->entries[idx];
+        }
+    }
+    return NULL;
+}
+
+/* Put @e on the dirty list unless it is there already (M4). */
+static void entry_mark_dirty(struct mem_map *map, struct mem_entry *e)
+{
+    if (!e->staged.present && !e->deleted) {
+        e->dirty_next = map->dirty;
+        map->dirty = e;
+    }
+}
+
+/* Stage @key -> @data (@len bytes). Takes @data on success only; on
+ * failure the map is as it was (M3) and the caller still owns @data. */
+static int map_stage(struct mem_map *map,
+                     const uint8_t *key,
+                     uint8_t *data,
+                     size_t len)
+{
+    struct mem_entry *e;
+    size_t idx;
+
+    if (map_find(map, key, &idx)) {
+        e = map->entries[idx];
+    } else {
+        if (map->n == map->cap) {
+            size_t cap = map->cap == 0 ? MEM_MAP_MIN : map->cap * 2;
+            struct mem_entry **entries =
+                seq_realloc(map->entries, cap * sizeof *entries);
+
+            if (entries == NULL) {
+                return SEQ_ENOMEM;
+            }
+            map->entries = entries;
+            map->cap = cap;
+        }
+        e = seq_malloc(sizeof *e);
+        if (e == NULL) {
+            return SEQ_ENOMEM;
+        }
+        memset(e, 0, sizeof *e);
+        memcpy(e->key, key, map->key_len);
+        memmove(&map->entries[idx + 1], &map->entries[idx],
+                (map->n - idx) * sizeof *map->entries);
+        map->entries[idx] = e;
+        map->n++;
+    }
+    entry_mark_dirty(map, e);
+    bytes_clear(&e->staged);
+    e->staged.data = data;
+    e->staged.len = len;
+    e->staged.present = true;
+    e->deleted = false;
+    return SEQ_OK;
+}
+
+/* Stage the deletion of @key. A key the map has never heard of needs
+ * none: it is absent before and after any sync or crash. */
+static void map_stage_delete(struct mem_map *map, const uint8_t *key)
+{
+    struct mem_entry *e;
+    size_t idx;
+
+    if (!map_find(map, key, &idx)) {
+        return;
+    }
+    e = map->entries[idx];
+    entry_mark_dirty(map, e);
+    bytes_clear(&e->staged);
+    e->deleted = true;
+}
+
+/* Apply (@sync) or drop (crash) every staged write and deletion (M2, M1);
+ * entries left with no synced value go (M6). Frees, never allocates. */
+static void map_settle(struct mem_map *map, bool sync)
+{
+    struct mem_entry *e = map->dirty;
+
+    while (e != NULL) {
+        struct mem_entry *next = e->dirty_next;
+        size_t idx;
+
+        if (sync && (e->deleted || e->staged.present)) {
+            bytes_clear(&e->synced);
+            e->synced = e->staged;
+            memset(&e->staged, 0, sizeof e->staged);
+        }
+        bytes_clear(&e->staged);
+        e->deleted = false;
+        if (!e->synced.present) {
+            bool found = map_find(map, e->key, &idx);
+
+            assert(found);
+            (void)found;
+            memmove(&map->entries[idx], &map->entries[idx + 1],
+                    (map->n - idx - 1) * sizeof *map->entries);
+            map->n--;
+            seq_free(e);
+        }
+        e = next;
+    }
+    map->dirty = NULL;
+}
+
+static void map_close(struct mem_map *map)
+{
+    size_t i;
+
+    for (i = 0; i < map->n; i++) {
+        bytes_clear(&map->entries[i]->synced);
+        bytes_clear(&map->entries[i]->staged);
+        seq_free(map->entries[i]);
+    }
+    seq_free(map->entries);
+    memset(map, 0, sizeof *map);
+}
+
+static void key_be64(uint8_t *p, uint64_t v)
+{
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+static uint64_t key_be64_get(const uint8_t *p)
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
 /* ---- The store operations. ---- */
 
 static int mem_put_block(struct store *s, const struct hs_block *block)
@@ -916,6 +1147,260 @@ static int mem_get_meta(struct store *s,
     return SEQ_OK;
 }
 
+/* ---- The rollup path (M6). ---- */
+
+/* Stage a copy of @val under @key in @map, for @op. */
+static int mem_put_bytes(struct store_mem *m,
+                         const char *op,
+                         struct mem_map *map,
+                         const uint8_t *key,
+                         const void *val,
+                         size_t len)
+{
+    uint8_t *data;
+    int rv;
+
+    rv = mem_usable(m, op);
+    if (rv != 0) {
+        return rv;
+    }
+    if (val == NULL && len > 0) {
+        return mem_fail(m, SEQ_EINVAL, op);
+    }
+    data = seq_malloc(len); /* Never NULL on success (mem_bytes). */
+    if (data == NULL) {
+        return mem_fail(m, SEQ_ENOMEM, op);
+    }
+    if (len > 0) {
+        memcpy(data, val, len);
+    }
+    rv = map_stage(map, key, data, len);
+    if (rv != 0) {
+        seq_free(data);
+        return mem_fail(m, rv, op);
+    }
+    return SEQ_OK;
+}
+
+/* The caller's copy of @b: NULL with 0 for an empty value (store.h). */
+static int bytes_copy_out(struct store_mem *m,
+                          const char *op,
+                          const struct mem_bytes *b,
+                          void **val,
+                          size_t *len)
+{
+    uint8_t *copy = NULL;
+
+    if (b->len > 0) {
+        copy = seq_malloc(b->len);
+        if (copy == NULL) {
+            return mem_fail(m, SEQ_ENOMEM, op);
+        }
+        memcpy(copy, b->data, b->len);
+    }
+    *val = copy;
+    *len = b->len;
+    return SEQ_OK;
+}
+
+/* Read the value under @key in @map, for @op. */
+static int mem_get_bytes(struct store_mem *m,
+                         const char *op,
+                         const struct mem_map *map,
+                         const uint8_t *key,
+                         void **val,
+                         size_t *len)
+{
+    const struct mem_bytes *b = NULL;
+    size_t idx;
+    int rv;
+
+    assert(val != NULL && len != NULL);
+    rv = mem_usable(m, op);
+    if (rv != 0) {
+        return rv;
+    }
+    if (map_find(map, key, &idx)) {
+        b = entry_value(map->entries[idx]);
+    }
+    if (b == NULL) {
+        return SEQ_ENOTFOUND;
+    }
+    return bytes_copy_out(m, op, b, val, len);
+}
+
+static int mem_put_batch(struct store *s,
+                         const struct seq_hash *id,
+                         const void *val,
+                         size_t len)
+{
+    struct store_mem *m = mem_of(s);
+
+    assert(id != NULL);
+    return mem_put_bytes(m, "put_batch", &m->batches, id->bytes, val, len);
+}
+
+static int mem_get_batch(struct store *s,
+                         const struct seq_hash *id,
+                         void **val,
+                         size_t *len)
+{
+    struct store_mem *m = mem_of(s);
+
+    assert(id != NULL);
+    return mem_get_bytes(m, "get_batch", &m->batches, id->bytes, val, len);
+}
+
+static int mem_del_batch(struct store *s, const struct seq_hash *id)
+{
+    struct store_mem *m = mem_of(s);
+    int rv;
+
+    assert(id != NULL);
+    rv = mem_usable(m, "del_batch");
+    if (rv == 0) {
+        map_stage_delete(&m->batches, id->bytes);
+    }
+    return rv;
+}
+
+/* Each step looks the next key up afresh rather than keep a slot, so that
+ * the walk stays in order even if @fn writes to the store. */
+static int mem_scan_batches(struct store *s,
+                            int (*fn)(void *arg,
+                                      const struct seq_hash *id,
+                                      const void *val,
+                                      size_t len),
+                            void *arg)
+{
+    struct store_mem *m = mem_of(s);
+    const struct mem_entry *e;
+    struct seq_hash id;
+    size_t idx = 0;
+    int rv;
+
+    assert(fn != NULL);
+    rv = mem_usable(m, "scan_batches");
+    if (rv != 0) {
+        return rv;
+    }
+    for (e = map_visible_from(&m->batches, 0); e != NULL;
+         e = map_visible_from(&m->batches, idx)) {
+        const struct mem_bytes *b = entry_value(e);
+
+        memcpy(id.bytes, e->key, SEQ_HASH_LEN);
+        rv = fn(arg, &id, b->len > 0 ? b->data : NULL, b->len);
+        if (rv != 0) {
+            return rv;
+        }
+        if (map_find(&m->batches, id.bytes, &idx)) {
+            idx++;
+        }
+    }
+    return SEQ_OK;
+}
+
+static void ns_key(uint8_t key[MEM_NS_KEY], uint64_t ns, hs_height_t height)
+{
+    key_be64(key, ns);
+    key_be64(key + 8, height);
+}
+
+static int mem_put_ns(struct store *s,
+                      uint64_t ns,
+                      hs_height_t height,
+                      const void *val,
+                      size_t len)
+{
+    struct store_mem *m = mem_of(s);
+    uint8_t key[MEM_NS_KEY];
+
+    ns_key(key, ns, height);
+    return mem_put_bytes(m, "put_ns", &m->ns, key, val, len);
+}
+
+static int mem_get_ns(struct store *s,
+                      uint64_t ns,
+                      hs_height_t height,
+                      void **val,
+                      size_t *len)
+{
+    struct store_mem *m = mem_of(s);
+    uint8_t key[MEM_NS_KEY];
+
+    ns_key(key, ns, height);
+    return mem_get_bytes(m, "get_ns", &m->ns, key, val, len);
+}
+
+static int mem_put_cert(struct store *s,
+                        hs_height_t height,
+                        const void *val,
+                        size_t len)
+{
+    struct store_mem *m = mem_of(s);
+    uint8_t key[MEM_HEIGHT_KEY];
+
+    key_be64(key, height);
+    return mem_put_bytes(m, "put_cert", &m->certs, key, val, len);
+}
+
+static int mem_get_cert_from(struct store *s,
+                             hs_height_t height,
+                             hs_height_t *found,
+                             void **val,
+                             size_t *len)
+{
+    struct store_mem *m = mem_of(s);
+    const struct mem_entry *e;
+    uint8_t key[MEM_HEIGHT_KEY];
+    void *copy = NULL;
+    size_t copy_len;
+    size_t idx;
+    int rv;
+
+    assert(found != NULL && val != NULL && len != NULL);
+    rv = mem_usable(m, "get_cert_from");
+    if (rv != 0) {
+        return rv;
+    }
+    key_be64(key, height);
+    (void)map_find(&m->certs, key, &idx);
+    e = map_visible_from(&m->certs, idx);
+    if (e == NULL) {
+        return SEQ_ENOTFOUND;
+    }
+    rv = bytes_copy_out(m, "get_cert_from", entry_value(e), &copy, &copy_len);
+    if (rv != 0) {
+        return rv;
+    }
+    *found = key_be64_get(e->key);
+    *val = copy;
+    *len = copy_len;
+    return SEQ_OK;
+}
+
+static int mem_put_tx(struct store *s,
+                      const struct seq_hash *tx_hash,
+                      const void *val,
+                      size_t len)
+{
+    struct store_mem *m = mem_of(s);
+
+    assert(tx_hash != NULL);
+    return mem_put_bytes(m, "put_tx", &m->txs, tx_hash->bytes, val, len);
+}
+
+static int mem_get_tx(struct store *s,
+                      const struct seq_hash *tx_hash,
+                      void **val,
+                      size_t *len)
+{
+    struct store_mem *m = mem_of(s);
+
+    assert(tx_hash != NULL);
+    return mem_get_bytes(m, "get_tx", &m->txs, tx_hash->bytes, val, len);
+}
+
 /* Fold every staged write into the synced layer (M2). */
 static int mem_sync(struct store *s)
 {
@@ -936,6 +1421,10 @@ static int mem_sync(struct store *s)
     table_sync(&m->qcs);
     heights_settle(&m->heights, true);
     meta_settle(m, true);
+    map_settle(&m->batches, true);
+    map_settle(&m->ns, true);
+    map_settle(&m->certs, true);
+    map_settle(&m->txs, true);
     cell_settle(&m->high_qc, true);
     cell_settle(&m->high_tc, true);
     cell_settle(&m->safety, true);
@@ -952,6 +1441,10 @@ static void mem_close(struct store *s)
     table_close(&m->blocks);
     table_close(&m->qcs);
     seq_free(m->heights.slots);
+    map_close(&m->batches);
+    map_close(&m->ns);
+    map_close(&m->certs);
+    map_close(&m->txs);
     while (e != NULL) {
         struct mem_meta *next = e->next;
 
@@ -979,6 +1472,16 @@ static const struct store_ops store_mem_ops = {
     .get_safety = mem_get_safety,
     .put_meta = mem_put_meta,
     .get_meta = mem_get_meta,
+    .put_batch = mem_put_batch,
+    .get_batch = mem_get_batch,
+    .del_batch = mem_del_batch,
+    .scan_batches = mem_scan_batches,
+    .put_ns = mem_put_ns,
+    .get_ns = mem_get_ns,
+    .put_cert = mem_put_cert,
+    .get_cert_from = mem_get_cert_from,
+    .put_tx = mem_put_tx,
+    .get_tx = mem_get_tx,
     .sync = mem_sync,
     .close = mem_close,
 };
@@ -996,6 +1499,10 @@ int store_mem_open(struct store **out)
     m->base.ops = &store_mem_ops;
     table_init(&m->blocks, block_value_free);
     table_init(&m->qcs, qc_value_free);
+    map_init(&m->batches, SEQ_HASH_LEN);
+    map_init(&m->ns, MEM_NS_KEY);
+    map_init(&m->certs, MEM_HEIGHT_KEY);
+    map_init(&m->txs, SEQ_HASH_LEN);
     *out = &m->base;
     return SEQ_OK;
 }
@@ -1008,6 +1515,10 @@ void store_mem_crash(struct store *s)
     table_crash(&m->qcs);
     heights_settle(&m->heights, false);
     meta_settle(m, false);
+    map_settle(&m->batches, false);
+    map_settle(&m->ns, false);
+    map_settle(&m->certs, false);
+    map_settle(&m->txs, false);
     cell_settle(&m->high_qc, false);
     cell_settle(&m->high_tc, false);
     cell_settle(&m->safety, false);

@@ -1,13 +1,15 @@
 /* The RocksDB store: the store interface on one RocksDB database per node
- * (DESIGN §6). Puts are staged in one WriteBatchWithIndex, which reads
- * consult before the database, so a replica sees its own writes at once;
- * sync() writes the whole batch with sync=1, one WAL record and one fsync
- * per loop turn (group commit), and starts a new batch. The database thus
- * only ever changes by whole synced batches, which is what makes a crash
- * lose exactly the writes since the last sync, as store_mem_crash()
- * simulates. Values are the wire encodings of proto/wire.h (a TC, which has
- * no storage codec there, has a small fixed one here), behind a tag byte;
- * anything read back that does not decode is SEQ_ECORRUPT, never trusted. */
+ * (DESIGN §6). Puts and deletes are staged in one WriteBatchWithIndex,
+ * which reads and scans consult over the database, so a replica sees its
+ * own writes at once; sync() writes the whole batch with sync=1, one WAL
+ * record and one fsync per loop turn (group commit), and starts a new
+ * batch. The database thus only ever changes by whole synced batches,
+ * which is what makes a crash lose exactly the writes since the last sync,
+ * as store_mem_crash() simulates. Values are the wire encodings of
+ * proto/wire.h (a TC, which has no storage codec there, has a small fixed
+ * one here), or on the rollup path the caller's own bytes, behind a tag
+ * byte; anything read back that does not decode is SEQ_ECORRUPT, never
+ * trusted. */
 
 /******************** NOTES ON THE DESIGN OF STORE_ROCKS **********************
  *
@@ -20,12 +22,20 @@
  *                 "high_qc"                   -> wire QC
  *                 "high_tc"                   -> TC (tc_encode())
  *                 "u:" + user key             -> the caller's bytes
- *        batches, ns                          -> empty until a later stage
+ *        batches  batch id (32 bytes)         -> the caller's bytes
+ *        ns       namespace (8 bytes BE) || height (8 bytes BE)
+ *                                             -> the caller's bytes
+ *        cert     height (8 bytes BE)         -> the caller's bytes
+ *        tx       tx hash (32 bytes)          -> the caller's bytes
  *      plus RocksDB's own "default", unused. Heights are big-endian so that
- *      iteration is height order. User meta keys carry the "u:" prefix and
- *      internal ones never do, so no store_put_meta() can overwrite the
- *      committed height or the high QC. Every family is created at the
- *      first open, so later stages add records, not families.
+ *      iteration is height order, and a namespace's heights are adjacent.
+ *      User meta keys carry the "u:" prefix and internal ones never do, so
+ *      no store_put_meta() can overwrite the committed height or the high
+ *      QC. Every family is created at the first open, and a family this
+ *      code knows but an older database lacks (cert and tx came with issue
+ *      4) is created, empty, when that database is opened: an empty family
+ *      reads exactly as a database that never held such a record, so no
+ *      format version is needed for it.
  * (K2) Every value is one tag byte, VALUE_TAG, then its body. A value
  *      without the tag (empty, another format) is SEQ_ECORRUPT, and so is a
  *      body that does not decode, has the wrong length, or disagrees with
@@ -34,8 +44,10 @@
  *      look alike through the C API: a zeroed safety state encodes to zero
  *      bytes, and must not come back as "no safety state".
  * (K3) Nothing reaches the database but whole batches written by sync().
- *      Puts stage into one WriteBatchWithIndex, reads go through
- *      get_from_batch_and_db (the batch, then the database), and sync()
+ *      Puts and deletes stage into one WriteBatchWithIndex, reads go
+ *      through get_from_batch_and_db (the batch, then the database), scans
+ *      through an iterator of the batch over one of the database (a staged
+ *      delete hides the key, a staged put overrides it), and sync()
  *      writes the batch with sync=1: RocksDB logs one batch as one logical
  *      WAL record, atomically across column families, and fsyncs the WAL
  *      before returning. So after a crash, and after a close without a sync
@@ -82,12 +94,15 @@
 #define CF_META    5
 #define CF_BATCHES 6
 #define CF_NS      7
-#define N_CF       8
+#define CF_CERT    8
+#define CF_TX      9
+#define N_CF       10
 
 static const char *const cf_names[N_CF] = {
     [CF_DEFAULT] = "default", [CF_BLOCKS] = "blocks", [CF_HEIGHT] = "height",
     [CF_QC] = "qc",           [CF_SAFETY] = "safety", [CF_META] = "meta",
-    [CF_BATCHES] = "batches", [CF_NS] = "ns",
+    [CF_BATCHES] = "batches", [CF_NS] = "ns",         [CF_CERT] = "cert",
+    [CF_TX] = "tx",
 };
 
 #define VALUE_TAG 0x01 /* (K2): the format of every value body. */
@@ -113,6 +128,7 @@ static const char *const cf_names[N_CF] = {
 #define TC_MAX_LEN  (TC_HEAD_LEN + HS_MAX_VALIDATORS * TC_SIG_LEN)
 
 #define HEIGHT_KEY_LEN 8
+#define NS_KEY_LEN     16
 #define ID_SHOWN       8  /* Bytes of an id shown in errmsg. */
 #define WHERE_LEN      96 /* "family/key" in errmsg. */
 
@@ -282,23 +298,51 @@ static int tc_decode(const uint8_t *buf, size_t len, struct hs_tc *out)
 
 /* ---- Reading and staging (K2, K3). ---- */
 
+/* The length of every key in @cf, or 0 for families keyed by name. */
+static size_t cf_key_len(int cf)
+{
+    switch (cf) {
+    case CF_BLOCKS:
+    case CF_QC:
+    case CF_BATCHES:
+    case CF_TX:
+        return SEQ_HASH_LEN;
+    case CF_HEIGHT:
+    case CF_CERT:
+        return HEIGHT_KEY_LEN;
+    case CF_NS:
+        return NS_KEY_LEN;
+    default:
+        return 0;
+    }
+}
+
 /* "family/key" for errmsg: ids as their first bytes in hex, heights in
- * decimal, names as they are. */
+ * decimal ("ns/<namespace>/<height>"), names as they are, and a binary key
+ * of the wrong length (only a database we did not write holds one) as its
+ * length. */
 static void key_text(int cf,
                      const void *key,
                      size_t key_len,
                      char out[WHERE_LEN])
 {
-    if (cf == CF_HEIGHT && key_len == HEIGHT_KEY_LEN) {
-        snprintf(out, WHERE_LEN, "height/%" PRIu64, be64_get(key));
-    } else if ((cf == CF_BLOCKS || cf == CF_QC) && key_len == SEQ_HASH_LEN) {
+    size_t want = cf_key_len(cf);
+
+    if (want == 0) {
+        snprintf(out, WHERE_LEN, "%s/%.*s", cf_names[cf], (int)key_len,
+                 (const char *)key);
+    } else if (key_len != want) {
+        snprintf(out, WHERE_LEN, "%s/(%zu-byte key)", cf_names[cf], key_len);
+    } else if (want == HEIGHT_KEY_LEN) {
+        snprintf(out, WHERE_LEN, "%s/%" PRIu64, cf_names[cf], be64_get(key));
+    } else if (want == NS_KEY_LEN) {
+        snprintf(out, WHERE_LEN, "ns/%" PRIu64 "/%" PRIu64, be64_get(key),
+                 be64_get((const uint8_t *)key + 8));
+    } else {
         char hex[2 * ID_SHOWN + 1];
 
         seq_hex_encode(key, ID_SHOWN, hex);
         snprintf(out, WHERE_LEN, "%s/%s", cf_names[cf], hex);
-    } else {
-        snprintf(out, WHERE_LEN, "%s/%.*s", cf_names[cf], (int)key_len,
-                 (const char *)key);
     }
 }
 
@@ -821,6 +865,332 @@ static int rocks_get_meta(struct store *s,
     return SEQ_OK;
 }
 
+/* ---- The rollup path: opaque values (K1). ---- */
+
+/* Stage @key -> @val in @cf, for @op. */
+static int put_bytes(struct store_rocks *r,
+                     const char *op,
+                     int cf,
+                     const void *key,
+                     size_t key_len,
+                     const void *val,
+                     size_t len)
+{
+    int rv;
+
+    rv = rocks_usable(r, op);
+    if (rv != 0) {
+        return rv;
+    }
+    if (val == NULL && len > 0) {
+        return rocks_fail(r, SEQ_EINVAL, "%s: NULL value", op);
+    }
+    stage(r, cf, key, key_len, val, len);
+    return SEQ_OK;
+}
+
+/* The caller's copy of a value body: NULL with 0 for an empty one
+ * (store.h). @key names the record in errmsg. */
+static int body_copy_out(struct store_rocks *r,
+                         const char *op,
+                         int cf,
+                         const void *key,
+                         size_t key_len,
+                         const uint8_t *body,
+                         size_t body_len,
+                         void **val)
+{
+    uint8_t *copy = NULL;
+
+    if (body_len > 0) {
+        copy = seq_malloc(body_len);
+        if (copy == NULL) {
+            return key_fail(r, SEQ_ENOMEM, op, cf, key, key_len,
+                            "out of memory");
+        }
+        memcpy(copy, body, body_len);
+    }
+    *val = copy;
+    return SEQ_OK;
+}
+
+/* Read the value under @key in @cf, for @op. */
+static int get_bytes(struct store_rocks *r,
+                     const char *op,
+                     int cf,
+                     const void *key,
+                     size_t key_len,
+                     void **val,
+                     size_t *len)
+{
+    struct rocks_value v;
+    void *copy = NULL;
+    int rv;
+
+    assert(val != NULL && len != NULL);
+    rv = rocks_usable(r, op);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = lookup(r, op, cf, key, key_len, &v);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = body_copy_out(r, op, cf, key, key_len, v.body, v.len, &copy);
+    if (rv == 0) {
+        *val = copy;
+        *len = v.len;
+    }
+    value_release(&v);
+    return rv;
+}
+
+/* An iterator over @cf that sees the staged batch over the database (K3):
+ * the batch's own iterator takes the database's and frees it with itself.
+ * Release it with rocksdb_iter_destroy(). */
+static rocksdb_iterator_t *iter_open(struct store_rocks *r, int cf)
+{
+    rocksdb_iterator_t *base =
+        rocksdb_create_iterator_cf(r->db, r->ropts, r->cf[cf]);
+
+    return rocksdb_writebatch_wi_create_iterator_with_base_cf(r->batch, base,
+                                                              r->cf[cf]);
+}
+
+/* The current entry of the valid @it over @cf: its key, which must have
+ * the family's length, and the body of its value (K2); views into @it. */
+static int iter_entry(struct store_rocks *r,
+                      const char *op,
+                      int cf,
+                      rocksdb_iterator_t *it,
+                      const uint8_t **key,
+                      const uint8_t **body,
+                      size_t *body_len)
+{
+    const char *k;
+    const char *raw;
+    size_t k_len = 0;
+    size_t len = 0;
+
+    k = rocksdb_iter_key(it, &k_len);
+    if (k_len != cf_key_len(cf)) {
+        return key_fail(r, SEQ_ECORRUPT, op, cf, k, k_len,
+                        "stored key has the wrong length");
+    }
+    raw = rocksdb_iter_value(it, &len);
+    if (len == 0 || (uint8_t)raw[0] != VALUE_TAG) {
+        return key_fail(r, SEQ_ECORRUPT, op, cf, k, k_len,
+                        "stored value has no format tag");
+    }
+    *key = (const uint8_t *)k;
+    *body = (const uint8_t *)raw + 1;
+    *body_len = len - 1;
+    return SEQ_OK;
+}
+
+/* Why @it stopped: SEQ_OK at the end, SEQ_EIO when RocksDB failed. */
+static int iter_status(struct store_rocks *r,
+                       const char *op,
+                       int cf,
+                       rocksdb_iterator_t *it)
+{
+    char *err = NULL;
+    int rv;
+
+    rocksdb_iter_get_error(it, &err);
+    if (err != NULL) {
+        rv = rocks_fail(r, SEQ_EIO, "%s %s: %s", op, cf_names[cf], err);
+        rocksdb_free(err);
+        return rv;
+    }
+    return SEQ_OK;
+}
+
+static int rocks_put_batch(struct store *s,
+                           const struct seq_hash *id,
+                           const void *val,
+                           size_t len)
+{
+    assert(id != NULL);
+    return put_bytes(rocks_of(s), "put_batch", CF_BATCHES, id->bytes,
+                     SEQ_HASH_LEN, val, len);
+}
+
+static int rocks_get_batch(struct store *s,
+                           const struct seq_hash *id,
+                           void **val,
+                           size_t *len)
+{
+    assert(id != NULL);
+    return get_bytes(rocks_of(s), "get_batch", CF_BATCHES, id->bytes,
+                     SEQ_HASH_LEN, val, len);
+}
+
+/* A staged tombstone: it hides the key from reads and scans at once, and
+ * deletes it from the database with the next sync (K3). */
+static int rocks_del_batch(struct store *s, const struct seq_hash *id)
+{
+    struct store_rocks *r = rocks_of(s);
+    int rv;
+
+    assert(id != NULL);
+    rv = rocks_usable(r, "del_batch");
+    if (rv != 0) {
+        return rv;
+    }
+    rocksdb_writebatch_wi_delete_cf(r->batch, r->cf[CF_BATCHES],
+                                    (const char *)id->bytes, SEQ_HASH_LEN);
+    return SEQ_OK;
+}
+
+/* The views passed to @fn point into the iterator and last until it moves.
+ * A write from @fn lands in the batch under the live iterator; store.h
+ * promises nothing about what the rest of the scan sees of it. */
+static int rocks_scan_batches(struct store *s,
+                              int (*fn)(void *arg,
+                                        const struct seq_hash *id,
+                                        const void *val,
+                                        size_t len),
+                              void *arg)
+{
+    struct store_rocks *r = rocks_of(s);
+    rocksdb_iterator_t *it;
+    struct seq_hash id;
+    const uint8_t *key;
+    const uint8_t *body;
+    size_t len;
+    int rv;
+
+    assert(fn != NULL);
+    rv = rocks_usable(r, "scan_batches");
+    if (rv != 0) {
+        return rv;
+    }
+    it = iter_open(r, CF_BATCHES);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        rv = iter_entry(r, "scan_batches", CF_BATCHES, it, &key, &body, &len);
+        if (rv != 0) {
+            break;
+        }
+        memcpy(id.bytes, key, SEQ_HASH_LEN);
+        rv = fn(arg, &id, len > 0 ? body : NULL, len);
+        if (rv != 0) {
+            break;
+        }
+    }
+    if (rv == 0) {
+        rv = iter_status(r, "scan_batches", CF_BATCHES, it);
+    }
+    rocksdb_iter_destroy(it);
+    return rv;
+}
+
+static void ns_key(uint8_t key[NS_KEY_LEN], uint64_t ns, hs_height_t height)
+{
+    be64_put(key, ns);
+    be64_put(key + 8, height);
+}
+
+static int rocks_put_ns(struct store *s,
+                        uint64_t ns,
+                        hs_height_t height,
+                        const void *val,
+                        size_t len)
+{
+    uint8_t key[NS_KEY_LEN];
+
+    ns_key(key, ns, height);
+    return put_bytes(rocks_of(s), "put_ns", CF_NS, key, sizeof key, val, len);
+}
+
+static int rocks_get_ns(struct store *s,
+                        uint64_t ns,
+                        hs_height_t height,
+                        void **val,
+                        size_t *len)
+{
+    uint8_t key[NS_KEY_LEN];
+
+    ns_key(key, ns, height);
+    return get_bytes(rocks_of(s), "get_ns", CF_NS, key, sizeof key, val, len);
+}
+
+static int rocks_put_cert(struct store *s,
+                          hs_height_t height,
+                          const void *val,
+                          size_t len)
+{
+    uint8_t key[HEIGHT_KEY_LEN];
+
+    be64_put(key, height);
+    return put_bytes(rocks_of(s), "put_cert", CF_CERT, key, sizeof key, val,
+                     len);
+}
+
+/* The lowest key >= @height, staged writes and deletes included (K3). */
+static int rocks_get_cert_from(struct store *s,
+                               hs_height_t height,
+                               hs_height_t *found,
+                               void **val,
+                               size_t *len)
+{
+    struct store_rocks *r = rocks_of(s);
+    rocksdb_iterator_t *it;
+    uint8_t start[HEIGHT_KEY_LEN];
+    const uint8_t *key;
+    const uint8_t *body;
+    size_t body_len;
+    void *copy = NULL;
+    int rv;
+
+    assert(found != NULL && val != NULL && len != NULL);
+    rv = rocks_usable(r, "get_cert_from");
+    if (rv != 0) {
+        return rv;
+    }
+    be64_put(start, height);
+    it = iter_open(r, CF_CERT);
+    rocksdb_iter_seek(it, (const char *)start, sizeof start);
+    if (!rocksdb_iter_valid(it)) {
+        rv = iter_status(r, "get_cert_from", CF_CERT, it);
+        rocksdb_iter_destroy(it);
+        return rv != 0 ? rv : SEQ_ENOTFOUND;
+    }
+    rv = iter_entry(r, "get_cert_from", CF_CERT, it, &key, &body, &body_len);
+    if (rv == 0) {
+        rv = body_copy_out(r, "get_cert_from", CF_CERT, key, HEIGHT_KEY_LEN,
+                           body, body_len, &copy);
+    }
+    if (rv == 0) {
+        *found = be64_get(key);
+        *val = copy;
+        *len = body_len;
+    }
+    rocksdb_iter_destroy(it);
+    return rv;
+}
+
+static int rocks_put_tx(struct store *s,
+                        const struct seq_hash *tx_hash,
+                        const void *val,
+                        size_t len)
+{
+    assert(tx_hash != NULL);
+    return put_bytes(rocks_of(s), "put_tx", CF_TX, tx_hash->bytes, SEQ_HASH_LEN,
+                     val, len);
+}
+
+static int rocks_get_tx(struct store *s,
+                        const struct seq_hash *tx_hash,
+                        void **val,
+                        size_t *len)
+{
+    assert(tx_hash != NULL);
+    return get_bytes(rocks_of(s), "get_tx", CF_TX, tx_hash->bytes, SEQ_HASH_LEN,
+                     val, len);
+}
+
 /* ---- Sync, close, open. ---- */
 
 static uint64_t now_us(void)
@@ -911,6 +1281,16 @@ static const struct store_ops store_rocks_ops = {
     .get_safety = rocks_get_safety,
     .put_meta = rocks_put_meta,
     .get_meta = rocks_get_meta,
+    .put_batch = rocks_put_batch,
+    .get_batch = rocks_get_batch,
+    .del_batch = rocks_del_batch,
+    .scan_batches = rocks_scan_batches,
+    .put_ns = rocks_put_ns,
+    .get_ns = rocks_get_ns,
+    .put_cert = rocks_put_cert,
+    .get_cert_from = rocks_get_cert_from,
+    .put_tx = rocks_put_tx,
+    .get_tx = rocks_get_tx,
     .sync = rocks_sync,
     .close = rocks_close,
 };

@@ -243,9 +243,10 @@ class NodeExited(Exception):
 
 class Cluster:
     def __init__(self, seqd, n=4, base_timeout_ms=1000, tag="cluster",
-                 tester=None):
+                 tester=None, rollups=0):
         self.seqd = os.path.abspath(seqd)
         self.n = n
+        self.rollups = rollups
         self.base_timeout_ms = base_timeout_ms
         self.tester = tester
         self.rng = random.Random()
@@ -293,6 +294,11 @@ class Cluster:
     def genesis_hash(self):
         return bytes.fromhex(self.testnet["genesis_hash"])
 
+    def namespaces(self):
+        """The rollups the genesis registers, as testnet.json lists them:
+        [{"id": 1, "name": "rollup-1"}, ...], empty when there are none."""
+        return list(self.testnet.get("namespaces", []))
+
     def node_key(self, i):
         """Node i's CURVE pair as in node_key.json (Z85 strings)."""
         with open(os.path.join(self.home(i), "node_key.json")) as f:
@@ -316,6 +322,8 @@ class Cluster:
         cmd = [self.seqd, "testnet", "--validators", str(self.n),
                "--output-dir", self.dir, "--base-port", str(self.base_port),
                "--base-timeout-ms", str(self.base_timeout_ms)]
+        if self.rollups:
+            cmd += ["--rollups", str(self.rollups)]
         out = subprocess.run(cmd, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, timeout=60)
         if out.returncode != 0:
@@ -324,11 +332,15 @@ class Cluster:
         with open(os.path.join(self.dir, "testnet.json")) as f:
             self.testnet = json.load(f)
 
-    def launch(self, timeout=30, attempts=5):
+    def launch(self, timeout=30, attempts=5, prepare=None):
         """Make the testnet and start every node; retried on a fresh port
-        range when a node could not bind its ports."""
+        range when a node could not bind its ports. prepare(cluster), if
+        given, runs between making the testnet and starting it (to edit a
+        config.toml, say)."""
         for attempt in range(attempts):
             self._make_testnet()
+            if prepare is not None:
+                prepare(self)
             try:
                 self.start_all(timeout=timeout)
                 self._log("cluster of %d up in %s (base port %d)" %
@@ -668,6 +680,129 @@ class Cluster:
                 "%s: same hash at every height" % what, detail)
         return top
 
+    # -- rollups (testnets made with rollups=K)
+
+    def genesis_path(self, i=0):
+        return os.path.join(self.home(i), "genesis.json")
+
+    def client_endpoints(self, order=None):
+        """Client ports ('tcp://127.0.0.1:P') of the nodes in `order`
+        (default 0..n-1)."""
+        order = range(self.n) if order is None else order
+        return [self.endpoint(i, "client") for i in order]
+
+    def tool(self, name):
+        """Path of a client program built next to seqd (seqctl, seq-exec,
+        seqbench)."""
+        return os.path.join(os.path.dirname(self.seqd), name)
+
+    def set_config(self, i, section, key, value):
+        """Rewrite `key = "value"` in [section] of node i's config.toml
+        (before it starts); the key must be there already."""
+        path = os.path.join(self.home(i), "config.toml")
+        with open(path) as f:
+            lines = f.read().splitlines(True)
+        cur, done = None, False
+        for k, line in enumerate(lines):
+            m = re.match(r"\s*\[([^\]]+)\]", line)
+            if m:
+                cur = m.group(1).strip()
+            elif cur == section and re.match(r"\s*%s\s*=" % re.escape(key),
+                                             line):
+                lines[k] = '%s = "%s"\n' % (key, value)
+                done = True
+        if not done:
+            raise KeyError("%s.%s not in %s" % (section, key, path))
+        with open(path, "w") as f:
+            f.write("".join(lines))
+
+    def http_request(self, i, method, path, body=None, headers=None,
+                     timeout=5.0):
+        """One request on a fresh connection to node i's HTTP port:
+        (status, {lower-case header: value}, body bytes)."""
+        host, port = self.http_addr(i)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+                headers = dict(headers or {})
+                headers.setdefault("Content-Type", "application/json")
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            hdrs = {k.lower(): v for k, v in resp.getheaders()}
+            return resp.status, hdrs, data
+        finally:
+            conn.close()
+
+    def submit(self, i, ns, payload, timeout=5.0):
+        """POST /v1/tx to node i: (status, headers, parsed JSON or None)."""
+        st, hdrs, data = self.http_request(i, "POST", "/v1/tx",
+                                           tx_body(ns, payload),
+                                           timeout=timeout)
+        try:
+            obj = json.loads(data.decode()) if data else None
+        except ValueError:
+            obj = None
+        return st, hdrs, obj
+
+    def ns_block(self, i, ns, h, timeout=5.0):
+        """Namespace block ns at height h on node i as JSON, None on 404."""
+        st, obj = self.http_json(i, "/v1/namespaces/%d/blocks/%d" % (ns, h),
+                                 timeout)
+        if st == 404:
+            return None
+        if st != 200:
+            raise http.client.HTTPException("namespaces/%d/blocks/%d: "
+                                            "status %d" % (ns, h, st))
+        return obj
+
+    def tx_status(self, i, tx_hash_hex, timeout=5.0):
+        st, obj = self.http_json(i, "/v1/tx/%s" % tx_hash_hex, timeout)
+        if st != 200:
+            raise http.client.HTTPException("tx: status %d" % st)
+        return obj
+
+    def rss_kib(self, i):
+        """VmRSS of node i in KiB (None if it is not running)."""
+        return proc_rss_kib(self.pid(i)) if self.running(i) else None
+
+    def spawn_tool(self, argv, log_path, label):
+        """Start a client program (argv[0] a path) with output appended to
+        log_path; tracked like a node for cleanup. Returns the Popen."""
+        log = open(log_path, "ab")
+        stamp = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        log.write(("# cluster.py: start %s at %s: %s\n" %
+                   (label, stamp, " ".join(argv))).encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=log, close_fds=True,
+                                    preexec_fn=_child_setup)
+        finally:
+            log.close()
+        _LIVE[proc.pid] = proc
+        return proc
+
+    def run_tool(self, argv, timeout=60, input=None):
+        """Run a client program to completion: (exit status, stdout,
+        stderr) as text; exit status None if it overran `timeout` (it is
+        then killed)."""
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, close_fds=True,
+                                preexec_fn=_child_setup)
+        _LIVE[proc.pid] = proc
+        try:
+            out, err = proc.communicate(input=input, timeout=timeout)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            rc = None
+        _LIVE.pop(proc.pid, None)
+        return rc, out.decode(errors="replace"), err.decode(errors="replace")
+
     def cleanup(self, failed):
         """Stop every node still running (SIGTERM, then SIGKILL) and remove
         the directory unless `failed`. Returns {node: exit status}."""
@@ -682,12 +817,367 @@ class Cluster:
         return rcs
 
 
+# ---------------------------------------------------------------- rollups
+
+
+def tx_hash(ns, payload):
+    """DESIGN §5: SHA-256(u64 BE namespace || payload), as hex."""
+    import hashlib
+    return hashlib.sha256(int(ns).to_bytes(8, "big") + payload).hexdigest()
+
+
+def tx_body(ns, payload):
+    """The JSON body of POST /v1/tx."""
+    import base64
+    return json.dumps({"namespace": int(ns),
+                       "payload": base64.b64encode(payload).decode()}).encode()
+
+
+def proc_rss_kib(pid):
+    """VmRSS of a process in KiB, from /proc/<pid>/status."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+def read_applied(path):
+    """An executor's output as [(height, index, tx_hash hex, payload
+    bytes)], whole lines only (a line being written is left out)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in data.split(b"\n")[:-1]:
+        if not line:
+            continue
+        parts = line.decode().split(" ")
+        if len(parts) == 3:  # An empty payload.
+            parts.append("")
+        out.append((int(parts[0]), int(parts[1]), parts[2],
+                    bytes.fromhex(parts[3])))
+    return out
+
+
+class Executor:
+    """One seq-exec of a cluster, in DIR/<name>/ (state/ and applied.log,
+    its log in exec.log), following namespace `ns` through the client ports
+    of `nodes` in that order. Started, killed and restarted by PID; the
+    state directory survives restarts."""
+
+    def __init__(self, cluster, name, ns, nodes, credits=None,
+                 failover_ms=None, extra=()):
+        self.c = cluster
+        self.name = name
+        self.ns = ns
+        self.nodes = list(nodes)
+        self.dir = os.path.join(cluster.dir, name)
+        self.state_dir = os.path.join(self.dir, "state")
+        self.output = os.path.join(self.dir, "applied.log")
+        self.log_path = os.path.join(self.dir, "exec.log")
+        self.credits = credits
+        self.failover_ms = failover_ms
+        self.extra = list(extra)
+        self.proc = None
+        self.starts = 0
+        os.makedirs(self.dir, exist_ok=True)
+
+    def argv(self):
+        argv = [self.c.tool("seq-exec"),
+                "--genesis", self.c.genesis_path(self.nodes[0]),
+                "--namespace", str(self.ns),
+                "--state-dir", self.state_dir, "--output", self.output]
+        for ep in self.c.client_endpoints(self.nodes):
+            argv += ["--node", ep]
+        if self.credits is not None:
+            argv += ["--credits", str(self.credits)]
+        if self.failover_ms is not None:
+            argv += ["--failover-ms", str(self.failover_ms)]
+        return argv + self.extra
+
+    def start(self):
+        if self.running():
+            raise RuntimeError("%s is already running" % self.name)
+        self.starts += 1
+        self.proc = self.c.spawn_tool(self.argv(), self.log_path,
+                                      "%s #%d" % (self.name, self.starts))
+        return self.proc.pid
+
+    def pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def returncode(self):
+        return None if self.proc is None else self.proc.poll()
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        _LIVE.pop(self.proc.pid, None)
+
+    def pause(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def terminate(self, timeout=10):
+        """SIGTERM (SIGCONT first, in case it is stopped); SIGKILL after
+        `timeout`. Returns the exit status (None if it had to be killed)."""
+        if not self.running():
+            return self.returncode()
+        os.kill(self.proc.pid, signal.SIGCONT)
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+            rc = None
+        _LIVE.pop(self.proc.pid, None)
+        return rc
+
+    def applied(self):
+        return read_applied(self.output)
+
+    def state(self):
+        try:
+            with open(os.path.join(self.state_dir, "state.json")) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def height(self):
+        st = self.state()
+        return None if st is None else int(st.get("height", 0))
+
+    def log_tail(self, lines=15):
+        return self.c.log_tail(None, lines, path=self.log_path)
+
+
+class Submitter:
+    """POST /v1/tx load from a few threads, each with one keep-alive
+    connection per node. Every transaction goes to a random node of
+    `nodes` (set_nodes() changes them while it runs); a connection error,
+    a 5xx or a 429 is retried with the same payload at another node (after
+    Retry-After for a 429/503), so a retried transaction may reach several
+    nodes and must still be delivered once. Records the 202s:
+    acked[tx_hash] = (ns, payload, node, response status)."""
+
+    def __init__(self, cluster, nodes, threads=4, seed=1, tx_timeout=60.0,
+                 http_timeout=10.0):
+        import threading
+        self.c = cluster
+        self.nodes = list(nodes)
+        self.threads = threads
+        self.rng = random.Random(seed)
+        self.tx_timeout = tx_timeout
+        self.http_timeout = http_timeout
+        self.lock = threading.Lock()
+        self.acked = {}
+        self.ack_order = []   # tx hashes in ack order
+        self.refused = {}     # tx_hash -> (status, body) for 4xx other than 429
+        self.gave_up = {}     # tx_hash -> last error
+        self.bad_hash = []    # (expected, returned)
+        self.errors = {}      # kind -> count
+        self.retries = 0
+        self.posted = 0
+        self.stop = False
+
+    def set_nodes(self, nodes):
+        with self.lock:
+            self.nodes = list(nodes)
+
+    def _count(self, kind):
+        with self.lock:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def _one(self, conns, rng, ns, payload):
+        want = tx_hash(ns, payload)
+        body = tx_body(ns, payload)
+        start = time.monotonic()
+        avoid = None
+        attempt = 0
+        last = None
+        while not self.stop:
+            if attempt > 0:
+                with self.lock:
+                    self.retries += 1
+            attempt += 1
+            if time.monotonic() - start > self.tx_timeout:
+                break
+            with self.lock:
+                nodes = list(self.nodes)
+            choices = [i for i in nodes if i != avoid] or nodes
+            node = rng.choice(choices)
+            conn = conns.get(node)
+            if conn is None:
+                host, port = self.c.http_addr(node)
+                conn = http.client.HTTPConnection(host, port,
+                                                  timeout=self.http_timeout)
+                conns[node] = conn
+            try:
+                with self.lock:
+                    self.posted += 1
+                conn.request("POST", "/v1/tx", body=body,
+                             headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.getheader("Connection", "").lower() == "close":
+                    conns.pop(node).close()
+            except (OSError, http.client.HTTPException) as e:
+                conns.pop(node, None)
+                conn.close()
+                last = "node%d: %s" % (node, type(e).__name__)
+                self._count("connection")
+                avoid = node
+                time.sleep(0.05)
+                continue
+            if resp.status == 202:
+                try:
+                    obj = json.loads(data.decode())
+                except ValueError:
+                    obj = {}
+                got = obj.get("tx_hash")
+                with self.lock:
+                    if got != want:
+                        self.bad_hash.append((want, got))
+                    if want not in self.acked:
+                        self.ack_order.append(want)
+                    self.acked[want] = (ns, payload, node, obj.get("status"))
+                return
+            last = "node%d: HTTP %d %s" % (node, resp.status, data[:200])
+            if resp.status == 429 or resp.status >= 500:
+                self._count("http%d" % resp.status)
+                avoid = node
+                try:
+                    wait = float(resp.getheader("Retry-After", "0.1"))
+                except ValueError:
+                    wait = 0.1
+                time.sleep(min(max(wait, 0.05), 2.0))
+                continue
+            with self.lock:
+                self.refused[want] = (resp.status, data[:200])
+            return
+        with self.lock:
+            self.gave_up[want] = last
+
+    def run(self, txs, rate=None):
+        """Submit every (ns, payload) of txs (at `rate` tx/s overall, or as
+        fast as the threads go); returns when each is acked, refused or
+        given up (or stop is set)."""
+        import threading
+        nxt = [0]
+        t0 = time.monotonic()
+
+        def worker(tid):
+            rng = random.Random(self.rng.random())
+            conns = {}
+            try:
+                while not self.stop:
+                    with self.lock:
+                        k = nxt[0]
+                        nxt[0] += 1
+                    if k >= len(txs):
+                        return
+                    if rate:
+                        due = t0 + k / float(rate)
+                        now = time.monotonic()
+                        if due > now:
+                            time.sleep(due - now)
+                    ns, payload = txs[k]
+                    self._one(conns, rng, ns, payload)
+            finally:
+                for conn in conns.values():
+                    conn.close()
+        ths = [threading.Thread(target=worker, args=(k,), daemon=True)
+               for k in range(self.threads)]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join()
+        return time.monotonic() - t0
+
+    def start(self, txs, rate=None):
+        """run() in a background thread; returns the thread (join it)."""
+        import threading
+        th = threading.Thread(target=self.run, args=(txs,),
+                              kwargs={"rate": rate}, daemon=True)
+        th.start()
+        return th
+
+    def acked_by_ns(self):
+        out = {}
+        with self.lock:
+            for h, (ns, payload, node, st) in self.acked.items():
+                out.setdefault(ns, {})[h] = payload
+        return out
+
+
+def make_payloads(rng, count, namespaces, lo=64, hi=200, tag=b"tx"):
+    """count unique (ns, payload) pairs, payloads lo..hi bytes, namespaces
+    drawn at random from `namespaces`."""
+    out = []
+    run = b"%08x" % rng.getrandbits(32)
+    for k in range(count):
+        head = b"%s-%s-%07d-" % (tag, run, k)
+        size = max(len(head), rng.randint(lo, hi))
+        pad = rng.randbytes(size - len(head))
+        out.append((rng.choice(namespaces), head + pad))
+    return out
+
+
+class NsStream:
+    """GET /v1/namespaces/<ns>/stream?from=<frm> on node i, read one
+    namespace block (one NDJSON line) at a time. rcvbuf, if given, is the
+    socket's SO_RCVBUF set before connecting (a small receive window, so
+    that a reader that stops reading pushes back on the node at once)."""
+
+    def __init__(self, cluster, i, ns, frm, rcvbuf=None, timeout=10.0):
+        host, port = cluster.http_addr(i)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        self.conn.sock = sock
+        self.conn.request("GET", "/v1/namespaces/%d/stream?from=%d" %
+                          (ns, frm))
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.sock = sock
+
+    def settimeout(self, timeout):
+        self.sock.settimeout(timeout)
+
+    def next_block(self):
+        """The next namespace block as JSON; None at the end of the
+        stream. socket.timeout if none comes in time."""
+        line = self.resp.readline()
+        if not line:
+            return None
+        return json.loads(line.decode())
+
+    def close(self):
+        try:
+            self.resp.close()
+        finally:
+            self.conn.close()
+
+
 # ---------------------------------------------------------------- main
 
 
-def main(test, description, n=4, base_timeout_ms=1000, deadline_s=210):
+def main(test, description, n=4, base_timeout_ms=1000, deadline_s=210,
+         rollups=0):
     """Run test(cluster, tester, args) with a fresh cluster (not yet
-    launched), bounded by deadline_s, and exit 0 iff every check passed."""
+    launched; its testnet registers `rollups` namespaces), bounded by
+    deadline_s, and exit 0 iff every check passed."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--seqd", required=True, help="path to the seqd binary")
     ap.add_argument("--keep", action="store_true",
@@ -697,7 +1187,7 @@ def main(test, description, n=4, base_timeout_ms=1000, deadline_s=210):
     t = Tester(name)
     t.log("%s: %s" % (name, description))
     c = Cluster(args.seqd, n=n, base_timeout_ms=base_timeout_ms,
-                tag=name.replace("test_", ""), tester=t)
+                tag=name.replace("test_", ""), tester=t, rollups=rollups)
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(deadline_s)
     try:

@@ -97,6 +97,19 @@ static struct net_genesis *genesis_new(uint32_t n)
     return g;
 }
 
+/* Three rollups, ids with gaps, the extremes of weight and size. */
+static void add_namespaces(struct net_genesis *g)
+{
+    static const struct net_namespace three[] = {
+        { 1, "rollup-a", 1, 65536 },
+        { 5, "rollup.b_2", 3, 1 },
+        { 9, "C", NET_MAX_WEIGHT, NET_MAX_TX_SIZE },
+    };
+
+    g->n_namespaces = 3;
+    memcpy(g->namespaces, three, sizeof three);
+}
+
 /* ------------------------------------------------------------ genesis */
 
 TEST(genesis, round_trip)
@@ -442,10 +455,13 @@ static void mutate(json_t *root, const struct bad_genesis *c)
     }
 }
 
-TEST(genesis, every_validation_error_is_named)
+/* Each of @cases, applied to the genesis @g as written, is refused on
+ * load with its message. */
+static void check_bad_geneses(struct net_genesis *g,
+                              const struct bad_genesis *cases,
+                              size_t n)
 {
     struct scratch s;
-    struct net_genesis *g = genesis_new(4);
     char errmsg[SEQ_ERRMSG_LEN];
     char good[512];
     char *text;
@@ -455,8 +471,8 @@ TEST(genesis, every_validation_error_is_named)
     snprintf(good, sizeof good, "%s/good.json", s.dir);
     ASSERT_OK(net_genesis_write(good, g, errmsg));
     text = test_read_file(good, NULL);
-    for (i = 0; i < sizeof bad_geneses / sizeof bad_geneses[0]; i++) {
-        const struct bad_genesis *c = &bad_geneses[i];
+    for (i = 0; i < n; i++) {
+        const struct bad_genesis *c = &cases[i];
         char *bad;
         json_t *root = NULL;
 
@@ -482,8 +498,16 @@ TEST(genesis, every_validation_error_is_named)
         json_decref(root);
     }
     free(text);
-    free(g);
     scratch_close(&s);
+}
+
+TEST(genesis, every_validation_error_is_named)
+{
+    struct net_genesis *g = genesis_new(4);
+
+    check_bad_geneses(g, bad_geneses,
+                      sizeof bad_geneses / sizeof bad_geneses[0]);
+    free(g);
 }
 
 /* Each duplicate a genesis must not have, caught on load and on write. */
@@ -628,6 +652,7 @@ TEST(genesis, out_of_memory_at_every_allocation)
 
     scratch_open(&s);
     c.g = genesis_new(4);
+    add_namespaces(c.g); /* Their parsing and rendering fail cleanly too. */
     snprintf(path, sizeof path, "%s/genesis.json", s.dir);
     c.path = path;
     ASSERT_OK(net_genesis_write(path, c.g, c.errmsg));
@@ -641,7 +666,405 @@ TEST(genesis, out_of_memory_at_every_allocation)
     ASSERT_EQ(test_count_entries(s.dir), 1u);
     ASSERT_OK(net_genesis_load(path, c.g, c.errmsg));
     ASSERT_EQ(c.g->n_validators, 4u);
+    ASSERT_EQ(c.g->n_namespaces, 3u);
     free(c.g);
+    scratch_close(&s);
+}
+
+/* ---------------------------------------------------------- namespaces */
+
+TEST(genesis, namespaces_round_trip)
+{
+    struct scratch s;
+    struct net_genesis *g = genesis_new(4);
+    struct net_genesis *back = malloc(sizeof *back);
+    char errmsg[SEQ_ERRMSG_LEN] = "";
+    char *bytes;
+    json_t *root;
+    const char *key;
+    json_t *value;
+    const char *order[6];
+    size_t n = 0;
+    uint32_t i;
+
+    scratch_open(&s);
+    add_namespaces(g);
+    ASSERT_OK(net_genesis_write(path_of(&s, "genesis.json"), g, errmsg));
+    ASSERT_OK(net_genesis_load(s.path, back, errmsg));
+    ASSERT_EQ(back->n_namespaces, 3u);
+    for (i = 0; i < 3; i++) {
+        ASSERT_EQ(back->namespaces[i].id, g->namespaces[i].id);
+        ASSERT_STREQ(back->namespaces[i].name, g->namespaces[i].name);
+        ASSERT_EQ(back->namespaces[i].weight, g->namespaces[i].weight);
+        ASSERT_EQ(back->namespaces[i].max_tx_size,
+                  g->namespaces[i].max_tx_size);
+    }
+    ASSERT_EQ(back->n_validators, 4u);
+
+    /* "namespaces" comes last, after "validators", with its members in
+     * the documented order. */
+    bytes = test_read_file(s.path, NULL);
+    root = json_loads(bytes, 0, NULL);
+    ASSERT_TRUE(root != NULL);
+    json_object_foreach(root, key, value)
+    {
+        ASSERT_LT(n, 6u);
+        order[n++] = key;
+    }
+    ASSERT_EQ(n, 6u);
+    ASSERT_STREQ(order[4], "validators");
+    ASSERT_STREQ(order[5], "namespaces");
+    ASSERT_CONTAINS(bytes,
+                    "\"id\": 5,\n      \"name\": \"rollup.b_2\",\n      "
+                    "\"weight\": 3,\n      \"max_tx_size\": 1\n");
+    json_decref(root);
+    free(bytes);
+    free(back);
+    free(g);
+    scratch_close(&s);
+}
+
+/* A genesis is never re-serialised (its hash is of its bytes), but what
+ * seqd writes must render back to the same bytes; and a genesis without
+ * namespaces has no "namespaces" member at all, so files written before
+ * rollups existed keep their bytes and their hash. */
+TEST(genesis, rendering_a_loaded_genesis_gives_its_bytes)
+{
+    struct scratch s;
+    struct net_genesis *g = genesis_new(3);
+    struct net_genesis *back = malloc(sizeof *back);
+    char errmsg[SEQ_ERRMSG_LEN] = "";
+    char first[512];
+    json_t *root;
+    char *a;
+    char *b;
+    int with;
+
+    scratch_open(&s);
+    snprintf(first, sizeof first, "%s/first.json", s.dir);
+    for (with = 0; with < 2; with++) {
+        if (with) {
+            add_namespaces(g);
+        }
+        ASSERT_OK(net_genesis_write(first, g, errmsg));
+        ASSERT_OK(net_genesis_load(first, back, errmsg));
+        ASSERT_OK(net_genesis_write(path_of(&s, "again.json"), back, errmsg));
+        a = test_read_file(first, NULL);
+        b = test_read_file(s.path, NULL);
+        ASSERT_STREQ(b, a);
+        ASSERT_EQ(strstr(a, "namespaces") != NULL, with == 1);
+        free(b);
+        free(a);
+    }
+
+    /* Absent (the file of the first round) and "namespaces": [] both
+     * load as none. */
+    a = test_read_file(first, NULL);
+    root = json_loads(a, 0, NULL);
+    ASSERT_TRUE(root != NULL);
+    ASSERT_OK(net_genesis_load(first, back, errmsg));
+    ASSERT_EQ(back->n_namespaces, 3u);
+    json_object_del(root, "namespaces");
+    b = json_dumps(root, 0);
+    put_file(path_of(&s, "absent.json"), b, 0644);
+    ASSERT_OK(net_genesis_load(s.path, back, errmsg));
+    ASSERT_EQ(back->n_namespaces, 0u);
+    free(b);
+    json_object_set_new(root, "namespaces", json_array());
+    b = json_dumps(root, 0);
+    put_file(path_of(&s, "empty.json"), b, 0644);
+    ASSERT_OK(net_genesis_load(s.path, back, errmsg));
+    ASSERT_EQ(back->n_namespaces, 0u);
+    ASSERT_EQ(back->n_validators, 3u);
+    free(b);
+    free(a);
+    json_decref(root);
+    free(back);
+    free(g);
+    scratch_close(&s);
+}
+
+TEST(genesis, namespace_lookup)
+{
+    struct net_genesis *g = genesis_new(1);
+    const struct net_namespace *ns;
+    uint32_t i;
+
+    ASSERT_TRUE(net_genesis_namespace(g, 1) == NULL); /* None registered. */
+    add_namespaces(g);
+    ns = net_genesis_namespace(g, 5);
+    ASSERT_TRUE(ns == &g->namespaces[1]);
+    ASSERT_STREQ(ns->name, "rollup.b_2");
+    ASSERT_TRUE(net_genesis_namespace(g, 1) == &g->namespaces[0]);
+    ASSERT_TRUE(net_genesis_namespace(g, 9) == &g->namespaces[2]);
+    ASSERT_TRUE(net_genesis_namespace(g, 0) == NULL);
+    ASSERT_TRUE(net_genesis_namespace(g, 4) == NULL);
+    ASSERT_TRUE(net_genesis_namespace(g, 6) == NULL);
+    ASSERT_TRUE(net_genesis_namespace(g, 10) == NULL);
+    ASSERT_TRUE(net_genesis_namespace(g, UINT64_MAX) == NULL);
+
+    /* Every id of a full table, and the gaps between them. */
+    g->n_namespaces = NET_MAX_NAMESPACES;
+    for (i = 0; i < NET_MAX_NAMESPACES; i++) {
+        g->namespaces[i].id = 2 * (uint64_t)i + 2;
+    }
+    for (i = 0; i < NET_MAX_NAMESPACES; i++) {
+        ASSERT_TRUE(net_genesis_namespace(g, 2 * (uint64_t)i + 2) ==
+                    &g->namespaces[i]);
+        ASSERT_TRUE(net_genesis_namespace(g, 2 * (uint64_t)i + 1) == NULL);
+    }
+    ASSERT_TRUE(net_genesis_namespace(g, 2 * NET_MAX_NAMESPACES + 1) == NULL);
+    free(g);
+}
+
+static json_t *v_int_0(void)
+{
+    return json_integer(0);
+}
+static json_t *v_int_3(void)
+{
+    return json_integer(3);
+}
+static json_t *v_int_5(void)
+{
+    return json_integer(5);
+}
+static json_t *v_int_1000001(void)
+{
+    return json_integer(1000001);
+}
+static json_t *v_int_2_40(void)
+{
+    return json_integer((json_int_t)1 << 40);
+}
+static json_t *v_int_1048577(void)
+{
+    return json_integer(1048577);
+}
+static json_t *v_str_rollup_a(void)
+{
+    return json_string("rollup-a");
+}
+
+/* Mutations of a valid genesis with add_namespaces()' three. */
+static const struct bad_genesis bad_namespaces[] = {
+    { NULL, { "namespaces", NULL }, v_object, "namespaces: want an array" },
+    { NULL, { "namespaces", NULL }, v_str_zero, "namespaces: want an array" },
+    { NULL,
+      { "namespaces", "1", NULL },
+      v_true,
+      "genesis.json: namespaces[1]: want an object" },
+    { NULL,
+      { "namespaces", "1", "priority" },
+      v_int_2,
+      "namespaces[1]: unknown field \"priority\"" },
+    { NULL, { "namespaces", "0", "id" }, NULL, "namespaces[0].id: missing" },
+    { NULL,
+      { "namespaces", "0", "id" },
+      v_int_0,
+      "namespaces[0].id: is 0; want 1 to 9223372036854775807" },
+    { NULL,
+      { "namespaces", "0", "id" },
+      v_int_neg,
+      "namespaces[0].id: want a non-negative integer" },
+    { NULL,
+      { "namespaces", "0", "id" },
+      v_str_zero,
+      "namespaces[0].id: want a non-negative integer" },
+    { NULL,
+      { "namespaces", "2", "id" },
+      v_int_5,
+      "namespaces[2].id: is 5; want more than namespaces[1].id (5)" },
+    { NULL,
+      { "namespaces", "2", "id" },
+      v_int_3,
+      "namespaces[2].id: is 3; want more than namespaces[1].id (5)" },
+    { NULL,
+      { "namespaces", "1", "name" },
+      NULL,
+      "namespaces[1].name: missing" },
+    { NULL,
+      { "namespaces", "1", "name" },
+      v_int_2,
+      "namespaces[1].name: want a string" },
+    { NULL,
+      { "namespaces", "1", "name" },
+      v_str_space,
+      "namespaces[1].name: want 1 to 63" },
+    { NULL,
+      { "namespaces", "1", "name" },
+      v_str_long,
+      "namespaces[1].name: longer than 63" },
+    { NULL,
+      { "namespaces", "2", "name" },
+      v_str_rollup_a,
+      "namespaces[2].name: same as namespaces[0].name" },
+    { NULL,
+      { "namespaces", "0", "weight" },
+      NULL,
+      "namespaces[0].weight: missing" },
+    { NULL,
+      { "namespaces", "0", "weight" },
+      v_int_0,
+      "namespaces[0].weight: is 0; want 1 to 1000000" },
+    { NULL,
+      { "namespaces", "0", "weight" },
+      v_int_1000001,
+      "namespaces[0].weight: is 1000001; want 1 to 1000000" },
+    { NULL,
+      { "namespaces", "0", "weight" },
+      v_int_2_40,
+      "namespaces[0].weight: is 1099511627776; want 1 to 1000000" },
+    { NULL,
+      { "namespaces", "1", "max_tx_size" },
+      NULL,
+      "namespaces[1].max_tx_size: missing" },
+    { NULL,
+      { "namespaces", "1", "max_tx_size" },
+      v_int_0,
+      "namespaces[1].max_tx_size: is 0; want 1 to 1048576" },
+    { NULL,
+      { "namespaces", "1", "max_tx_size" },
+      v_int_1048577,
+      "namespaces[1].max_tx_size: is 1048577; want 1 to 1048576" },
+};
+
+TEST(genesis, every_namespace_error_is_named)
+{
+    struct net_genesis *g = genesis_new(4);
+
+    add_namespaces(g);
+    check_bad_geneses(g, bad_namespaces,
+                      sizeof bad_namespaces / sizeof bad_namespaces[0]);
+    free(g);
+}
+
+/* The writer refuses what the loader would, and writes nothing. */
+TEST(genesis, namespace_writer_refusals)
+{
+    static const char *const want[] = {
+        "namespaces[0].id: is 0; want 1",
+        "namespaces[0].id: is 9223372036854775808; want 1 to 92233",
+        "namespaces[2].id: is 5; want more than namespaces[1].id (5)",
+        "namespaces[1].id: is 1; want more than namespaces[0].id (9)",
+        "namespaces[1].name: want 1 to 63",
+        "namespaces[1].name: want 1 to 63",
+        "namespaces[2].name: same as namespaces[0].name",
+        "namespaces[1].weight: is 0; want 1 to 1000000",
+        "namespaces[1].weight: is 1000001",
+        "namespaces[2].max_tx_size: is 0; want 1 to 1048576",
+        "namespaces[2].max_tx_size: is 1048577",
+        "namespaces: has 257 entries; want at most 256",
+    };
+    struct scratch s;
+    struct net_genesis *g = genesis_new(2);
+    struct net_genesis *bad = malloc(sizeof *bad);
+    char errmsg[SEQ_ERRMSG_LEN];
+    size_t i;
+
+    scratch_open(&s);
+    add_namespaces(g);
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+        *bad = *g;
+        switch (i) {
+        case 0:
+            bad->namespaces[0].id = 0;
+            break;
+        case 1:
+            bad->namespaces[0].id = (uint64_t)INT64_MAX + 1;
+            break;
+        case 2:
+            bad->namespaces[2].id = 5;
+            break;
+        case 3:
+            bad->namespaces[0].id = 9;
+            bad->namespaces[1].id = 1;
+            break;
+        case 4:
+            bad->namespaces[1].name[0] = '\0';
+            break;
+        case 5:
+            memset(bad->namespaces[1].name, 'x', NET_NAME_MAX);
+            break;
+        case 6:
+            snprintf(bad->namespaces[2].name, NET_NAME_MAX, "rollup-a");
+            break;
+        case 7:
+            bad->namespaces[1].weight = 0;
+            break;
+        case 8:
+            bad->namespaces[1].weight = NET_MAX_WEIGHT + 1;
+            break;
+        case 9:
+            bad->namespaces[2].max_tx_size = 0;
+            break;
+        case 10:
+            bad->namespaces[2].max_tx_size = NET_MAX_TX_SIZE + 1;
+            break;
+        default:
+            bad->n_namespaces = NET_MAX_NAMESPACES + 1;
+            break;
+        }
+        errmsg[0] = '\0';
+        if (net_genesis_write(path_of(&s, "genesis.json"), bad, errmsg) !=
+            SEQ_EINVAL) {
+            harness_fail(__FILE__, __LINE__, "case %zu was written", i);
+        }
+        if (strstr(errmsg, want[i]) == NULL) {
+            harness_fail(__FILE__, __LINE__, "case %zu: \"%s\" lacks \"%s\"", i,
+                         errmsg, want[i]);
+        }
+        ASSERT_EQ(test_count_entries(s.dir), 0u);
+    }
+    free(bad);
+    free(g);
+    scratch_close(&s);
+}
+
+/* NET_MAX_NAMESPACES round-trip, at the largest id; one more is refused
+ * on load too. */
+TEST(genesis, namespace_count_bounds)
+{
+    struct scratch s;
+    struct net_genesis *g = genesis_new(1);
+    struct net_genesis *back = malloc(sizeof *back);
+    char errmsg[SEQ_ERRMSG_LEN];
+    json_t *root;
+    json_t *extra;
+    char *text;
+    uint32_t i;
+
+    scratch_open(&s);
+    g->n_namespaces = NET_MAX_NAMESPACES;
+    for (i = 0; i < NET_MAX_NAMESPACES; i++) {
+        struct net_namespace *ns = &g->namespaces[i];
+
+        ns->id = (uint64_t)INT64_MAX - NET_MAX_NAMESPACES + 1 + i;
+        snprintf(ns->name, sizeof ns->name, "r%u", i);
+        ns->weight = 1 + i;
+        ns->max_tx_size = NET_MAX_TX_SIZE - i;
+    }
+    ASSERT_OK(net_genesis_write(path_of(&s, "genesis.json"), g, errmsg));
+    ASSERT_OK(net_genesis_load(s.path, back, errmsg));
+    ASSERT_EQ(back->n_namespaces, (uint32_t)NET_MAX_NAMESPACES);
+    ASSERT_EQ(back->namespaces[NET_MAX_NAMESPACES - 1].id, (uint64_t)INT64_MAX);
+    ASSERT_MEMEQ(back->namespaces, g->namespaces, sizeof g->namespaces);
+
+    text = test_read_file(s.path, NULL);
+    root = json_loads(text, 0, NULL);
+    ASSERT_TRUE(root != NULL);
+    extra = json_pack("{s:i, s:s, s:i, s:i}", "id", 1, "name", "extra",
+                      "weight", 1, "max_tx_size", 1);
+    json_array_insert_new(json_object_get(root, "namespaces"), 0, extra);
+    free(text);
+    text = json_dumps(root, 0);
+    put_file(s.path, text, 0644);
+    ASSERT_ERR(net_genesis_load(s.path, back, errmsg), SEQ_EINVAL);
+    ASSERT_CONTAINS(errmsg, "namespaces: has 257 entries; want at most 256");
+    free(text);
+    json_decref(root);
+    free(back);
+    free(g);
     scratch_close(&s);
 }
 

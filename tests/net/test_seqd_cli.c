@@ -266,6 +266,48 @@ TEST(cli, bad_command_lines_exit_2_with_a_message)
         { { "testnet", "--validators", "1", "--output-dir", "d", "--host",
             "a b" },
           "--host: want a host name" },
+        { { "testnet", "--validators", "1", "--output-dir", "d", "--rollups",
+            "257" },
+          "--rollups: want a number from 0 to 256, not '257'" },
+        { { "testnet", "--validators", "1", "--output-dir", "d", "--rollups",
+            "-1" },
+          "--rollups: want a number from 0 to 256" },
+        { { "testnet", "--validators", "1", "--output-dir", "d", "--rollups",
+            "3x" },
+          "--rollups: want a number" },
+        { { "testnet", "--validators", "1", "--output-dir", "d", "--rollups",
+            "" },
+          "--rollups: want a number" },
+        { { "testnet", "--validators", "1", "--output-dir", "d", "--rollups" },
+          "option '--rollups' needs a value" },
+        { { "init", "--home", "h", "--namespace", "0:a" },
+          "--namespace ID: want a number from 1 to 9223372036854775807, "
+          "not '0'" },
+        { { "init", "--home", "h", "--namespace", "x:a" },
+          "--namespace ID: want a number" },
+        { { "init", "--home", "h", "--namespace", "1" },
+          "--namespace '1': want ID:NAME[:WEIGHT[:MAX_TX_SIZE]]" },
+        { { "init", "--home", "h", "--namespace", "1:a:1:1:1" },
+          "--namespace '1:a:1:1:1': want ID:NAME" },
+        { { "init", "--home", "h", "--namespace", "1:" },
+          "--namespace '1:': NAME: want 1 to 63 characters" },
+        { { "init", "--home", "h", "--namespace", "1:a b" },
+          "NAME: want 1 to 63 characters" },
+        { { "init", "--home", "h", "--namespace", "1:a:0" },
+          "--namespace WEIGHT: want a number from 1 to 1000000, not '0'" },
+        { { "init", "--home", "h", "--namespace", "1:a:1000001" },
+          "--namespace WEIGHT: want a number from 1 to 1000000" },
+        { { "init", "--home", "h", "--namespace", "1:a:1:0" },
+          "--namespace MAX_TX_SIZE: want a number from 1 to 1048576, not "
+          "'0'" },
+        { { "init", "--home", "h", "--namespace", "1:a:1:1048577" },
+          "--namespace MAX_TX_SIZE: want a number from 1 to 1048576" },
+        { { "init", "--home", "h", "--namespace", "1:a", "--namespace", "1:b" },
+          "--namespace: id 1 given twice" },
+        { { "init", "--home", "h", "--namespace", "1:a", "--namespace", "2:a" },
+          "--namespace: name a given twice" },
+        { { "init", "--home", "h", "--namespace", "1:a", "--genesis", "g" },
+          "--namespace and --genesis exclude each other" },
         { { "start" }, "--home is required" },
         { { "start", "--home", "h", "--log-format", "xml" },
           "--log-format: want logfmt or json" },
@@ -382,6 +424,9 @@ TEST(cli, testnet_writes_a_ready_network)
     ASSERT_TRUE(root != NULL);
     ASSERT_STREQ(jstr(root, "chain_id"), "seq-local");
     ASSERT_EQ(json_integer_value(json_object_get(root, "validators")), 4);
+    ASSERT_TRUE(json_is_array(json_object_get(root, "namespaces")));
+    ASSERT_EQ(json_array_size(json_object_get(root, "namespaces")), 0u);
+    ASSERT_CONTAINS(result.out, "namespaces    none");
     sha256_hex(at("net/node0/genesis.json"), hash);
     ASSERT_STREQ(jstr(root, "genesis_hash"), hash);
     ASSERT_CONTAINS(result.out, hash);
@@ -391,6 +436,7 @@ TEST(cli, testnet_writes_a_ready_network)
     ASSERT_STREQ(hex, hash);
     ASSERT_EQ(g->n_validators, 4u);
     ASSERT_EQ(g->base_timeout_ms, 1000u);
+    ASSERT_EQ(g->n_namespaces, 0u);
     nodes = json_object_get(root, "nodes");
     ASSERT_EQ(json_array_size(nodes), 4u);
     genesis0 = test_read_file(at("net/node0/genesis.json"), NULL);
@@ -408,6 +454,73 @@ TEST(cli, testnet_writes_a_ready_network)
     free(genesis0);
     json_decref(root);
     free(other);
+    free(g);
+    scratch_close();
+}
+
+/* --rollups K: the genesis registers namespaces 1..K and testnet.json
+ * lists them, so a script or the cluster tests know what to submit to. */
+TEST(cli, testnet_registers_rollups)
+{
+    struct net_genesis *g = malloc(sizeof *g);
+    char errmsg[SEQ_ERRMSG_LEN];
+    char want[NET_NAME_MAX];
+    json_t *root;
+    json_t *list;
+    char *genesis0;
+    unsigned i;
+
+    scratch_open();
+    EXPECT(seqd("testnet", "--validators", "4", "--rollups", "3",
+                "--output-dir", at("net"), "--base-port", "30100", NULL),
+           0, "out", "namespaces    3: ids 1..3, rollup-1 .. rollup-3");
+    ASSERT_OK(net_genesis_load(at("net/node0/genesis.json"), g, errmsg));
+    ASSERT_EQ(g->n_namespaces, 3u);
+    root = json_load_file(at("net/testnet.json"), JSON_REJECT_DUPLICATES, NULL);
+    ASSERT_TRUE(root != NULL);
+    list = json_object_get(root, "namespaces");
+    ASSERT_EQ(json_array_size(list), 3u);
+    for (i = 0; i < 3; i++) {
+        json_t *ns = json_array_get(list, i);
+
+        snprintf(want, sizeof want, "rollup-%u", i + 1);
+        ASSERT_EQ(g->namespaces[i].id, i + 1);
+        ASSERT_STREQ(g->namespaces[i].name, want);
+        ASSERT_EQ(g->namespaces[i].weight, 1u);
+        ASSERT_EQ(g->namespaces[i].max_tx_size, 65536u);
+        ASSERT_EQ(json_integer_value(json_object_get(ns, "id")), i + 1);
+        ASSERT_STREQ(jstr(ns, "name"), want);
+        ASSERT_EQ(json_object_size(ns), 2u);
+    }
+    genesis0 = test_read_file(at("net/node0/genesis.json"), NULL);
+    for (i = 1; i < 4; i++) {
+        char *bytes = test_read_file(at("net/node%u/genesis.json", i), NULL);
+
+        ASSERT_STREQ(bytes, genesis0);
+        free(bytes);
+    }
+    json_decref(root);
+
+    /* The most a genesis may hold. */
+    EXPECT(seqd("testnet", "--validators", "1", "--rollups", "256",
+                "--output-dir", at("big"), NULL),
+           0, "out", "namespaces    256: ids 1..256");
+    ASSERT_OK(net_genesis_load(at("big/node0/genesis.json"), g, errmsg));
+    ASSERT_EQ(g->n_namespaces, 256u);
+    ASSERT_STREQ(g->namespaces[255].name, "rollup-256");
+    root = json_load_file(at("big/testnet.json"), JSON_REJECT_DUPLICATES, NULL);
+    ASSERT_TRUE(root != NULL);
+    ASSERT_EQ(json_array_size(json_object_get(root, "namespaces")), 256u);
+    json_decref(root);
+
+    /* --rollups 0 is the default: no "namespaces" in the genesis at all. */
+    EXPECT(seqd("testnet", "--validators", "1", "--rollups", "0",
+                "--output-dir", at("none"), NULL),
+           0, "out", "namespaces    none");
+    free(genesis0);
+    genesis0 = test_read_file(at("none/node0/genesis.json"), NULL);
+    ASSERT_TRUE(strstr(genesis0, "namespaces") == NULL);
+    free(genesis0);
     free(g);
     scratch_close();
 }
@@ -528,6 +641,41 @@ TEST(cli, init_makes_a_home_and_never_overwrites)
     free(node_after);
     free(key_before);
     free(node_before);
+    free(g);
+    scratch_close();
+}
+
+/* --namespace registers rollups in the genesis init makes, sorted by id
+ * whatever the order given, with the defaults filled in. */
+TEST(cli, init_registers_namespaces)
+{
+    struct net_genesis *g = malloc(sizeof *g);
+    char errmsg[SEQ_ERRMSG_LEN];
+
+    scratch_open();
+    EXPECT(seqd("init", "--home", at("h"), "--namespace", "7:gamma:1:1048576",
+                "--namespace", "2:beta:3", "--namespace", "1:alpha", NULL),
+           0, "out", "namespace     1 alpha (weight 1, max_tx_size 65536)");
+    ASSERT_CONTAINS(result.out,
+                    "namespace     7 gamma (weight 1, max_tx_size 1048576)");
+    ASSERT_OK(net_genesis_load(at("h/genesis.json"), g, errmsg));
+    ASSERT_EQ(g->n_namespaces, 3u);
+    ASSERT_EQ(g->namespaces[0].id, 1u);
+    ASSERT_STREQ(g->namespaces[0].name, "alpha");
+    ASSERT_EQ(g->namespaces[0].weight, 1u);
+    ASSERT_EQ(g->namespaces[0].max_tx_size, 65536u);
+    ASSERT_EQ(g->namespaces[1].id, 2u);
+    ASSERT_STREQ(g->namespaces[1].name, "beta");
+    ASSERT_EQ(g->namespaces[1].weight, 3u);
+    ASSERT_EQ(g->namespaces[1].max_tx_size, 65536u);
+    ASSERT_EQ(g->namespaces[2].id, 7u);
+    ASSERT_EQ(g->namespaces[2].max_tx_size, 1048576u);
+
+    /* Without --namespace: none, and no member in the file. */
+    EXPECT(seqd("init", "--home", at("plain"), NULL), 0, NULL, NULL);
+    ASSERT_TRUE(strstr(result.out, "namespace ") == NULL);
+    ASSERT_OK(net_genesis_load(at("plain/genesis.json"), g, errmsg));
+    ASSERT_EQ(g->n_namespaces, 0u);
     free(g);
     scratch_close();
 }

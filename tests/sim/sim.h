@@ -105,6 +105,7 @@ struct sim_stats {
     uint64_t crashes;    /* Every kind. */
     uint64_t restarts;
     uint64_t commits; /* commit() calls over all replicas. */
+    uint64_t commit_certs; /* commit_cert() calls: one per 2-chain. */
     uint64_t forks;   /* Proposals rewritten by twins_fork. */
 };
 

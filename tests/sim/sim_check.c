@@ -785,6 +785,51 @@ bool sim_check_commit(struct sim_check *chk,
     return true;
 }
 
+bool sim_check_commit_cert(struct sim_check *chk,
+                           uint32_t replica,
+                           hs_node_t node,
+                           const struct hs_block *b0,
+                           const struct hs_block *child,
+                           const struct hs_qc *child_qc)
+{
+    struct seq_hash id0, id1;
+    char a[17], b[17];
+
+    if (chk->failed) {
+        return false;
+    }
+    if (!sim_check_is_honest(chk, node)) {
+        return true;
+    }
+    hs_block_id(b0, &chk->chain_id, &id0);
+    hs_block_id(child, &chk->chain_id, &id1);
+    if (!seq_hash_eq(&child->parent_id, &id0) ||
+        child->round != b0->round + 1 || child->justify.round != b0->round ||
+        child->height != b0->height + 1 ||
+        !seq_hash_eq(&child_qc->block_id, &id1) ||
+        child_qc->round != child->round) {
+        sim_check_fail(chk,
+                       "S6 commit proof: replica %u justified the commit of "
+                       "%s (round %llu) by child %s (round %llu) that is not "
+                       "its certified 2-chain",
+                       replica, hexid(&id0, a), (unsigned long long)b0->round,
+                       hexid(&id1, b), (unsigned long long)child->round);
+        return false;
+    }
+    if (!check_qc(chk, replica, true, "a commit proof", child_qc)) {
+        return false;
+    }
+    if (b0->height >= chk->committed_cap || !chk->has_committed[b0->height] ||
+        !seq_hash_eq(&chk->committed[b0->height], &id0)) {
+        sim_check_fail(chk,
+                       "S6 commit proof: replica %u proved height %llu "
+                       "committed by a block it did not commit",
+                       replica, (unsigned long long)b0->height);
+        return false;
+    }
+    return true;
+}
+
 bool sim_check_committed_id(const struct sim_check *chk,
                             hs_height_t height,
                             struct seq_hash *out)

@@ -93,6 +93,16 @@ void sim_check_fail(struct sim_check *chk, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* The block committed at @height by honest replicas, if any. */
+/* S6: a replica's commit proof (hs_io.commit_cert) is what a third party
+ * needs: @child extends @b0 in the next round with justify = QC(b0),
+ * @child_qc is a valid QC for @child, and @b0 is what was committed at
+ * its height. */
+bool sim_check_commit_cert(struct sim_check *chk,
+                           uint32_t replica,
+                           hs_node_t node,
+                           const struct hs_block *b0,
+                           const struct hs_block *child,
+                           const struct hs_qc *child_qc);
 bool sim_check_committed_id(const struct sim_check *chk,
                             hs_height_t height,
                             struct seq_hash *out);

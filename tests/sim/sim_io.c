@@ -175,6 +175,18 @@ static void io_commit(struct hs_io *io,
     }
 }
 
+static void io_commit_cert(struct hs_io *io,
+                           const struct hs_block *b0,
+                           const struct hs_block *child,
+                           const struct hs_qc *child_qc)
+{
+    struct sim_replica *r = io->impl;
+
+    r->sim->stats.commit_certs++;
+    sim_check_commit_cert(&r->sim->chk, r->index, r->node, b0, child,
+                          child_qc);
+}
+
 static void io_persist_tc(struct hs_io *io, const struct hs_tc *tc)
 {
     struct sim_replica *r = io->impl;
@@ -255,6 +267,7 @@ void sim_io_init(struct sim_replica *r)
     r->io.broadcast = io_broadcast;
     r->io.set_timer = io_set_timer;
     r->io.commit = io_commit;
+    r->io.commit_cert = io_commit_cert;
     r->io.load_committed = io_load_committed;
     r->io.make_payload = io_make_payload;
     r->io.check_payload = NULL;

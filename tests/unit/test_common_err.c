@@ -24,6 +24,7 @@ TEST(common_err, codes_are_stable)
     ASSERT_EQ(SEQ_EFULL, -11);
     ASSERT_EQ(SEQ_EEXIST, -12);
     ASSERT_EQ(SEQ_ETOOBIG, -13);
+    ASSERT_EQ(SEQ_ETIMEOUT, -14);
 }
 
 /* Every code in the map: negative, unique, and named after its enum
@@ -42,7 +43,7 @@ TEST(common_err, every_code_has_name_and_text)
     size_t i;
     size_t j;
 
-    ASSERT_EQ(n, 13);
+    ASSERT_EQ(n, 14);
     for (i = 0; i < n; i++) {
         ASSERT_LT(map[i].code, 0);
         ASSERT_STREQ(seq_errname(map[i].code), map[i].name);
@@ -61,9 +62,9 @@ TEST(common_err, success_and_unknown)
     ASSERT_STREQ(seq_strerror(SEQ_OK), "success");
     ASSERT_STREQ(seq_errname(SEQ_OK), "OK");
     ASSERT_STREQ(seq_strerror(1), "unknown error");
-    ASSERT_STREQ(seq_strerror(-14), "unknown error");
+    ASSERT_STREQ(seq_strerror(-15), "unknown error");
     ASSERT_STREQ(seq_strerror(-1000000), "unknown error");
-    ASSERT_STREQ(seq_errname(-14), "EUNKNOWN");
+    ASSERT_STREQ(seq_errname(-15), "EUNKNOWN");
     ASSERT_STREQ(seq_errname(42), "EUNKNOWN");
 }
 

@@ -1,10 +1,15 @@
 /* The stage-1 mempool (mempool/mp_pool.h, mp_batch.h): admission and its
  * error table, capacity (global and weighted per namespace) and its
- * recovery after commit, batch sealing by size and by time, the canonical
- * batch and payload encodings and the rejection of every malformed shape,
- * peer batch validation, payload building and checking, commit order and
- * dedup (first occurrence wins), determinism across hash seeds (M1), and
- * failure of each allocation in turn leaving the pool unchanged (M5). */
+ * recovery after commit, batch sealing by size, by time and at every tick,
+ * the canonical batch and payload encodings and the rejection of every
+ * malformed shape, peer batch validation, payload building and checking,
+ * commit order and dedup (first occurrence wins), the dedup window by
+ * height and over uncommitted ancestors (M3), batches committed within it
+ * (M4), mp_pool_block_txs against mp_pool_commit and a naive model over
+ * random chains with restarts (M7), restore and seq continuation after a
+ * restart, pending through peers' batches (M8), determinism across hash
+ * seeds (M1), and failure of each allocation in turn leaving the pool
+ * unchanged (M5). */
 
 #include <stdint.h>
 #include <string.h>
@@ -43,8 +48,7 @@ static struct mp_config base_config(uint32_t self)
         .max_batches_per_author = 8,
         .block_max_batches = 16,
         .block_max_bytes = 4096,
-        .recent_txs = 64,
-        .recent_batches = 64,
+        .dedup_heights = 64,
         .hash_seed = 0x5eed,
     };
     return c;
@@ -169,6 +173,8 @@ static void fingerprint(struct mp_pool *pool, struct seq_hash *out)
     seq_sha256_u64(&ctx, s.held_batches);
     seq_sha256_u64(&ctx, s.next_seq);
     seq_sha256_u64(&ctx, s.committed_txs);
+    seq_sha256_u64(&ctx, s.committed_height);
+    seq_sha256_u64(&ctx, s.window_txs);
     seq_sha256_update(&ctx, payload == NULL ? (const void *)"" : payload, len);
     seq_sha256_final(&ctx, out);
     seq_free(payload);
@@ -352,7 +358,7 @@ TEST(mempool, capacity_recovers_after_commit)
     ASSERT_EQ(drain(pool, 10), 1);
     ASSERT_OK(mp_pool_build_payload(pool, NULL, 0, &payload, &len));
     ASSERT_OK(mp_pool_check_payload(pool, payload, len, NULL, NULL));
-    ASSERT_OK(mp_pool_commit(pool, payload, len, &txs, NULL, NULL));
+    ASSERT_OK(mp_pool_commit(pool, 1, payload, len, &txs, NULL, NULL));
     ASSERT_EQ(txs->n_txs, 2);
     ASSERT_EQ(stats_of(pool).pending_txs, 0);
     ASSERT_EQ(stats_of(pool).pending_bytes, 0);
@@ -364,13 +370,13 @@ TEST(mempool, capacity_recovers_after_commit)
     ASSERT_EQ(s, MP_TX_COMMITTED);
     ASSERT_EQ(mp_pool_tx_state(pool, &h), MP_TX_COMMITTED);
     ASSERT_EQ(stats_of(pool).pending_txs, 1);
-    /* The same block again commits nothing (M4). */
+    /* The same payload again: a voter refuses it (M4); its batch is gone,
+     * so a commit would have to fetch it. */
     mp_block_txs_free(txs);
-    ASSERT_OK(mp_pool_commit(pool, payload, len, &txs, NULL, NULL));
-    ASSERT_EQ(txs->n_txs, 0);
     ASSERT_ERR(mp_pool_check_payload(pool, payload, len, NULL, NULL),
                SEQ_EBADMSG);
-    mp_block_txs_free(txs);
+    ASSERT_ERR(mp_pool_commit(pool, 2, payload, len, &txs, NULL, NULL),
+               SEQ_EAGAIN);
     seq_free(payload);
     mp_pool_free(pool);
 }
@@ -1064,17 +1070,17 @@ TEST(mempool, commit_order_and_dedup)
     submit_str(b, 0, NS_C, "b1", MP_TX_NEW);
     submit_str(b, 0, NS_A, "a1", MP_TX_NEW);
     submit_str(b, 0, NS_C, "c1", MP_TX_NEW);
+    /* B holds "a2" in its open batch; A's batch will commit it. */
+    submit_str(b, 5, NS_A, "a2", MP_TX_NEW);
     ASSERT_EQ(gossip(a, 10, &all[1], 1), 1);
     ASSERT_EQ(gossip(b, 10, &all[0], 1), 1);
-    /* B holds "a2" in its open batch; A's batch will commit it. */
-    submit_str(b, 11, NS_A, "a2", MP_TX_NEW);
     submit_str(b, 11, NS_A, "b2", MP_TX_NEW);
     ASSERT_EQ(stats_of(b).open_txs, 2);
 
     ASSERT_OK(mp_pool_build_payload(a, NULL, 0, &payload, &len));
     ASSERT_OK(mp_pool_check_payload(b, payload, len, NULL, NULL));
-    ASSERT_OK(mp_pool_commit(a, payload, len, &ta, NULL, NULL));
-    ASSERT_OK(mp_pool_commit(b, payload, len, &tb, NULL, NULL));
+    ASSERT_OK(mp_pool_commit(a, 1, payload, len, &ta, NULL, NULL));
+    ASSERT_OK(mp_pool_commit(b, 1, payload, len, &tb, NULL, NULL));
 
     /* Batch order, then order inside; first occurrence wins. */
     ASSERT_EQ(ta->n_txs, 5);
@@ -1122,7 +1128,7 @@ TEST(mempool, commit_order_and_dedup)
     /* A later batch repeating a committed transaction: dropped. */
     ASSERT_EQ(gossip(b, 100, &all[0], 1), 1);
     ASSERT_OK(mp_pool_build_payload(a, NULL, 0, &payload, &len));
-    ASSERT_OK(mp_pool_commit(a, payload, len, &ta, NULL, NULL));
+    ASSERT_OK(mp_pool_commit(a, 2, payload, len, &ta, NULL, NULL));
     ASSERT_EQ(ta->n_txs, 1);
     assert_tx(&ta->txs[0], NS_A, "b2");
     mp_block_txs_free(ta);
@@ -1152,18 +1158,20 @@ TEST(mempool, commit_waits_for_missing_batches)
     add_peer(late, 1, 1, 10);
     ASSERT_OK(mp_pool_build_payload(leader, NULL, 0, &p, &len));
     fingerprint(late, &before);
-    ASSERT_ERR(mp_pool_commit(late, p, len, &t, &missing, &n_missing),
+    ASSERT_ERR(mp_pool_commit(late, 1, p, len, &t, &missing, &n_missing),
                SEQ_EAGAIN);
     ASSERT_EQ(n_missing, 1);
     ASSERT_TRUE(seq_hash_eq(&missing[0], &x2));
-    ASSERT_ERR(mp_pool_commit(late, p, len, &t, NULL, NULL), SEQ_EAGAIN);
+    ASSERT_ERR(mp_pool_commit(late, 1, p, len, &t, NULL, NULL), SEQ_EAGAIN);
     fingerprint(late, &after);
     ASSERT_MEMEQ(before.bytes, after.bytes, SEQ_HASH_LEN);
     raw = encode(mp_pool_get_batch(leader, &x2), &rlen);
     ASSERT_OK(mp_pool_add_batch(late, 0, raw, rlen, &x2));
-    ASSERT_OK(mp_pool_commit(late, p, len, &t, NULL, NULL));
+    ASSERT_OK(mp_pool_commit(late, 1, p, len, &t, NULL, NULL));
     ASSERT_EQ(t->n_txs, 2);
-    ASSERT_ERR(mp_pool_commit(late, raw, rlen, &t, NULL, NULL), SEQ_EBADMSG);
+    ASSERT_ERR(mp_pool_commit(late, 2, raw, rlen, &t, NULL, NULL), SEQ_EBADMSG);
+    ASSERT_ERR(mp_pool_commit(late, 1, p, len, &t, NULL, NULL), SEQ_EINVAL);
+    ASSERT_ERR(mp_pool_commit(late, 3, p, len, &t, NULL, NULL), SEQ_EINVAL);
     mp_block_txs_free(t);
     seq_free(raw);
     seq_free(missing);
@@ -1203,6 +1211,7 @@ static void run_workload(uint64_t seed,
     struct seq_sha256_ctx ctx;
     struct seq_rng rng;
     uint64_t now = 0;
+    uint64_t height = 0;
     unsigned step;
     uint32_t i;
 
@@ -1211,7 +1220,7 @@ static void run_workload(uint64_t seed,
     for (i = 0; i < 4; i++) {
         struct mp_config c = base_config(i);
         c.hash_seed = hash_seed * 7 + i;
-        c.recent_txs = 16; /* Small, so that eviction happens too. */
+        c.dedup_heights = 3; /* Small, so that forgetting happens too. */
         c.max_pending_bytes = 2000;
         pools[i] = pool_new(&c);
     }
@@ -1246,10 +1255,12 @@ static void run_workload(uint64_t seed,
             uint32_t j;
             ASSERT_OK(mp_pool_build_payload(pools[v], NULL, 0, &p, &len));
             seq_sha256_update(&ctx, p == NULL ? (const void *)"" : p, len);
+            height++;
             for (j = 0; j < 4; j++) {
                 struct mp_block_txs *t = NULL;
                 ASSERT_OK(mp_pool_check_payload(pools[j], p, len, NULL, NULL));
-                ASSERT_OK(mp_pool_commit(pools[j], p, len, &t, NULL, NULL));
+                ASSERT_OK(
+                    mp_pool_commit(pools[j], height, p, len, &t, NULL, NULL));
                 hash_block(&ctx, t);
                 mp_block_txs_free(t);
             }
@@ -1282,6 +1293,791 @@ TEST(mempool, determinism_across_hash_seeds)
         ASSERT_MEMEQ(h1.bytes, h2.bytes, SEQ_HASH_LEN);
         ASSERT_MEMEQ(h1.bytes, h3.bytes, SEQ_HASH_LEN);
     }
+}
+
+/* ---------------------------------------------------------------------- */
+/* The dedup window, ancestors and restarts (M3, M4, M7)                  */
+
+/* A batch by @author with seq @seq of the text payloads @txs[0..n) in
+ * alpha, encoded into @buf; returns the length. */
+static size_t text_batch(uint8_t *buf,
+                         uint32_t author,
+                         uint64_t seq,
+                         const char *const *txs,
+                         size_t n)
+{
+    size_t off = 0;
+    size_t i;
+
+    memcpy(buf, "SEQ-BATCH-v1", 12);
+    off += 12;
+    off += put(buf + off, author, 4);
+    off += put(buf + off, seq, 8);
+    off += put(buf + off, n, 4);
+    for (i = 0; i < n; i++) {
+        size_t len = strlen(txs[i]);
+        off += put(buf + off, NS_A, 8);
+        off += put(buf + off, len, 4);
+        memcpy(buf + off, txs[i], len);
+        off += len;
+    }
+    return off;
+}
+
+/* Broadcasts that batch to @pool; returns its id. */
+static struct seq_hash add_text(struct mp_pool *pool,
+                                uint32_t author,
+                                uint64_t seq,
+                                const char *const *txs,
+                                size_t n)
+{
+    uint8_t raw[512];
+    size_t len = text_batch(raw, author, seq, txs, n);
+    struct seq_hash id;
+
+    ASSERT_OK(mp_pool_add_batch(pool, author, raw, len, NULL));
+    seq_sha256(raw, len, &id);
+    return id;
+}
+
+static struct seq_hash text_hash(const char *s)
+{
+    struct seq_hash h;
+
+    mp_tx_hash(NS_A, s, strlen(s), &h);
+    return h;
+}
+
+/* Commits @n ids (a fresh payload) at @height; returns the entries. */
+static struct mp_block_txs *commit_ids(struct mp_pool *pool,
+                                       uint64_t height,
+                                       const struct seq_hash *ids,
+                                       size_t n)
+{
+    struct mp_block_txs *t = NULL;
+    uint8_t *p = NULL;
+    size_t len = 0;
+
+    ASSERT_OK(mp_payload_encode(ids, n, &p, &len));
+    ASSERT_OK(mp_pool_commit(pool, height, p, len, &t, NULL, NULL));
+    seq_free(p);
+    return t;
+}
+
+static void commit_empty(struct mp_pool *pool, uint64_t height)
+{
+    mp_block_txs_free(commit_ids(pool, height, NULL, 0));
+}
+
+static void assert_same_block(const struct mp_block_txs *a,
+                              const struct mp_block_txs *b)
+{
+    size_t i;
+    size_t j;
+
+    ASSERT_EQ(a->n_txs, b->n_txs);
+    ASSERT_EQ(a->n_dropped, b->n_dropped);
+    ASSERT_EQ(a->n_ns, b->n_ns);
+    for (i = 0; i < a->n_txs; i++) {
+        ASSERT_TRUE(seq_hash_eq(&a->txs[i].hash, &b->txs[i].hash));
+        ASSERT_EQ(a->txs[i].ns, b->txs[i].ns);
+        ASSERT_EQ(a->txs[i].len, b->txs[i].len);
+        ASSERT_MEMEQ(a->txs[i].payload, b->txs[i].payload, a->txs[i].len);
+    }
+    for (i = 0; i < a->n_ns; i++) {
+        ASSERT_EQ(a->ns[i].ns, b->ns[i].ns);
+        ASSERT_EQ(a->ns[i].n_txs, b->ns[i].n_txs);
+        for (j = 0; j < a->ns[i].n_txs; j++) {
+            ASSERT_TRUE(
+                seq_hash_eq(&a->ns[i].txs[j].hash, &b->ns[i].txs[j].hash));
+        }
+    }
+}
+
+/* W = 3: "t", an entry at height 1, is dropped from the block at
+ * 1 + W (j = h - W counts) and kept at 2 + W (j = h - W - 1 does not). */
+TEST(mempool, window_dedup_by_height)
+{
+    static const char *const t[1] = { "t" };
+    static const char *const tu[2] = { "t", "u" };
+    uint64_t gap;
+
+    for (gap = 3; gap <= 4; gap++) {
+        struct mp_config c = base_config(0);
+        struct mp_pool *pool;
+        struct mp_block_txs *got;
+        struct mp_block_txs *want = NULL;
+        struct seq_hash ids[1];
+        struct seq_hash th = text_hash("t");
+        uint8_t *p = NULL;
+        size_t len = 0;
+        uint64_t h;
+
+        c.dedup_heights = 3;
+        pool = pool_new(&c);
+        ids[0] = add_text(pool, 1, 1, t, 1);
+        got = commit_ids(pool, 1, ids, 1);
+        ASSERT_EQ(got->n_txs, 1);
+        mp_block_txs_free(got);
+        ASSERT_EQ(stats_of(pool).committed_height, 1);
+        for (h = 2; h <= gap; h++) {
+            ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_COMMITTED);
+            commit_empty(pool, h);
+        }
+        /* At committed height 1 + W the pool forgot height 1. */
+        ASSERT_EQ(mp_pool_tx_state(pool, &th),
+                  gap == 3 ? MP_TX_COMMITTED : MP_TX_UNKNOWN);
+        ids[0] = add_text(pool, 2, 1, tu, 2);
+        ASSERT_OK(mp_payload_encode(ids, 1, &p, &len));
+        ASSERT_OK(mp_pool_block_txs(pool, gap + 1, p, len, NULL, 0, &want, NULL,
+                                    NULL));
+        ASSERT_OK(mp_pool_commit(pool, gap + 1, p, len, &got, NULL, NULL));
+        assert_same_block(got, want);
+        ASSERT_EQ(got->n_txs, gap == 3 ? 1 : 2);
+        ASSERT_EQ(got->n_dropped, gap == 3 ? 1 : 0);
+        assert_tx(&got->txs[got->n_txs - 1], NS_A, "u");
+        /* A dropped duplicate is not an entry: with height 1 forgotten,
+         * "t" is in the window only if this block kept it. */
+        ASSERT_EQ(mp_pool_tx_state(pool, &th),
+                  gap == 3 ? MP_TX_UNKNOWN : MP_TX_COMMITTED);
+        mp_block_txs_free(want);
+        mp_block_txs_free(got);
+        seq_free(p);
+        mp_pool_free(pool);
+    }
+}
+
+/* A batch committed within the window: a voter refuses a payload naming
+ * it, a broadcast of it is refused, a leader leaves a fetched copy out,
+ * and the copy goes when the id leaves the window. */
+TEST(mempool, window_committed_batches)
+{
+    static const char *const t[1] = { "t" };
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    struct mp_block_txs *got;
+    struct seq_hash id;
+    uint8_t raw[512];
+    uint8_t *p = NULL;
+    uint8_t *q = NULL;
+    size_t len = 0;
+    size_t qlen = 0;
+    size_t rlen = text_batch(raw, 1, 1, t, 1);
+
+    c.dedup_heights = 2;
+    pool = pool_new(&c);
+    id = add_text(pool, 1, 1, t, 1);
+    ASSERT_OK(mp_payload_encode(&id, 1, &p, &len));
+    ASSERT_OK(mp_pool_check_payload(pool, p, len, NULL, NULL));
+    ASSERT_OK(mp_pool_commit(pool, 1, p, len, &got, NULL, NULL));
+    mp_block_txs_free(got);
+
+    ASSERT_ERR(mp_pool_check_payload(pool, p, len, NULL, NULL), SEQ_EBADMSG);
+    ASSERT_ERR(mp_pool_add_batch(pool, 1, raw, rlen, NULL), SEQ_EEXIST);
+    /* A fetch for it is answered: a block may name it again. */
+    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, rlen, &id));
+    ASSERT_EQ(stats_of(pool).held_batches, 1);
+    ASSERT_ERR(mp_pool_check_payload(pool, p, len, NULL, NULL), SEQ_EBADMSG);
+    ASSERT_OK(mp_pool_build_payload(pool, NULL, 0, &q, &qlen));
+    ASSERT_EQ(qlen, 0);
+    /* Named again (a Byzantine leader), it commits in full, deduplicated:
+     * "t" is an entry at height 1, within the window of height 2. */
+    ASSERT_OK(mp_pool_commit(pool, 2, p, len, &got, NULL, NULL));
+    ASSERT_EQ(got->n_txs, 0);
+    ASSERT_EQ(got->n_dropped, 1);
+    mp_block_txs_free(got);
+    ASSERT_EQ(stats_of(pool).held_batches, 0);
+
+    /* Fetched again; when height 2 leaves the window, the copy goes. */
+    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, rlen, &id));
+    commit_empty(pool, 3);
+    ASSERT_EQ(stats_of(pool).held_batches, 1);
+    commit_empty(pool, 4);
+    ASSERT_EQ(stats_of(pool).held_batches, 0);
+    /* Out of the window, it is an ordinary batch again. */
+    ASSERT_OK(mp_pool_add_batch(pool, 1, raw, rlen, NULL));
+    ASSERT_OK(mp_pool_check_payload(pool, p, len, NULL, NULL));
+    ASSERT_OK(mp_pool_commit(pool, 5, p, len, &got, NULL, NULL));
+    ASSERT_EQ(got->n_txs, 1); /* Its last entry was at 1 < 5 - 2. */
+    mp_block_txs_free(got);
+    seq_free(p);
+    mp_pool_free(pool);
+}
+
+/* Entries of uncommitted ancestors count, by the same rule: what an
+ * ancestor dropped is not one of its entries. */
+TEST(mempool, ancestors_dedup)
+{
+    static const char *const t[1] = { "t" };
+    static const char *const tu[2] = { "t", "u" };
+    static const char *const uv[2] = { "u", "v" };
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    struct mp_block_txs *want[5] = { NULL };
+    struct mp_block_txs *got;
+    struct mp_ancestor anc[4];
+    struct seq_hash ids[4];
+    uint8_t *p[5] = { NULL };
+    size_t len[5] = { 0 };
+    size_t i;
+
+    c.dedup_heights = 2;
+    pool = pool_new(&c);
+    ids[0] = add_text(pool, 1, 1, t, 1);  /* Height 1: t. */
+    ids[1] = add_text(pool, 2, 1, tu, 2); /* Height 2: t dropped, u. */
+    ids[2] = add_text(pool, 3, 1, tu, 2); /* Height 4: t again, u dropped. */
+    ids[3] = add_text(pool, 1, 2, uv, 2); /* Height 5: u, v. */
+    ASSERT_OK(mp_payload_encode(&ids[0], 1, &p[1], &len[1]));
+    ASSERT_OK(mp_payload_encode(&ids[1], 1, &p[2], &len[2]));
+    ASSERT_OK(mp_payload_encode(NULL, 0, &p[3], &len[3]));
+    ASSERT_OK(mp_payload_encode(&ids[2], 1, &p[4], &len[4]));
+    /* Ancestors in any order. */
+    for (i = 0; i < 3; i++) {
+        anc[i].height = 3 - i;
+        anc[i].payload = p[3 - i];
+        anc[i].len = len[3 - i];
+    }
+    ASSERT_OK(
+        mp_pool_block_txs(pool, 4, p[4], len[4], anc, 3, &want[4], NULL, NULL));
+    /* Height 4, floor 2: t's entry is at 1 (2 dropped it), u's at 2. */
+    ASSERT_EQ(want[4]->n_txs, 1);
+    assert_tx(&want[4]->txs[0], NS_A, "t");
+    ASSERT_EQ(want[4]->n_dropped, 1);
+    for (i = 1; i <= 3; i++) {
+        ASSERT_OK(mp_pool_block_txs(pool, i, p[i], len[i], anc + (3 - i + 1),
+                                    i - 1, &want[i], NULL, NULL));
+    }
+    ASSERT_EQ(want[2]->n_txs, 1);
+    assert_tx(&want[2]->txs[0], NS_A, "u");
+
+    /* Errors: heights, repeats, malformed ancestors. */
+    ASSERT_ERR(
+        mp_pool_block_txs(pool, 0, p[4], len[4], NULL, 0, &got, NULL, NULL),
+        SEQ_EINVAL);
+    anc[3] = anc[0];
+    ASSERT_ERR(
+        mp_pool_block_txs(pool, 5, p[4], len[4], anc, 4, &got, NULL, NULL),
+        SEQ_EBADMSG);
+    ASSERT_ERR(
+        mp_pool_block_txs(pool, 3, p[4], len[4], anc, 3, &got, NULL, NULL),
+        SEQ_EBADMSG);
+    anc[3].height = 4;
+    anc[3].payload = p[4];
+    anc[3].len = 5;
+    ASSERT_ERR(
+        mp_pool_block_txs(pool, 5, p[4], len[4], anc, 4, &got, NULL, NULL),
+        SEQ_EBADMSG);
+
+    /* Committing gives the same entries, height by height. */
+    for (i = 1; i <= 4; i++) {
+        ASSERT_OK(mp_pool_commit(pool, i, p[i], len[i], &got, NULL, NULL));
+        assert_same_block(got, want[i]);
+        mp_block_txs_free(got);
+        mp_block_txs_free(want[i]);
+        seq_free(p[i]);
+    }
+    ASSERT_ERR(mp_pool_block_txs(pool, 4, NULL, 0, NULL, 0, &got, NULL, NULL),
+               SEQ_EINVAL);
+    anc[0].height = 4;
+    ASSERT_ERR(mp_pool_block_txs(pool, 6, NULL, 0, anc, 1, &got, NULL, NULL),
+               SEQ_EBADMSG);
+    /* Height 5, floor 3: u's only entry is at 2 (4 dropped it). */
+    got = commit_ids(pool, 5, &ids[3], 1);
+    ASSERT_EQ(got->n_txs, 2);
+    assert_tx(&got->txs[0], NS_A, "u");
+    assert_tx(&got->txs[1], NS_A, "v");
+    mp_block_txs_free(got);
+    mp_pool_free(pool);
+}
+
+/* Missing batches of the block and of its ancestors are listed once each,
+ * ancestors by height first; fetched, the call succeeds. */
+TEST(mempool, block_txs_missing)
+{
+    static const char *const t[1] = { "t" };
+    static const char *const u[1] = { "u" };
+    struct mp_config c = base_config(0);
+    struct mp_pool *src = pool_new(&c);
+    struct mp_pool *pool = pool_new(&c);
+    struct mp_block_txs *got = NULL;
+    struct seq_hash *missing = NULL;
+    struct seq_hash ids[2];
+    struct mp_ancestor anc[2];
+    size_t n_missing = 0;
+    uint8_t *p1 = NULL;
+    uint8_t *p2 = NULL;
+    uint8_t *p3 = NULL;
+    size_t l1 = 0;
+    size_t l2 = 0;
+    size_t l3 = 0;
+    size_t i;
+
+    ids[0] = add_text(src, 1, 1, t, 1);
+    ids[1] = add_text(src, 2, 1, u, 1);
+    ASSERT_OK(mp_payload_encode(&ids[1], 1, &p1, &l1));
+    ASSERT_OK(mp_payload_encode(ids, 2, &p2, &l2));
+    ASSERT_OK(mp_payload_encode(ids, 1, &p3, &l3));
+    anc[0] = (struct mp_ancestor){ .height = 2, .payload = p2, .len = l2 };
+    anc[1] = (struct mp_ancestor){ .height = 1, .payload = p1, .len = l1 };
+    ASSERT_ERR(
+        mp_pool_block_txs(pool, 3, p3, l3, anc, 2, &got, &missing, &n_missing),
+        SEQ_EAGAIN);
+    ASSERT_EQ(n_missing, 2);
+    ASSERT_TRUE(seq_hash_eq(&missing[0], &ids[1]));
+    ASSERT_TRUE(seq_hash_eq(&missing[1], &ids[0]));
+    ASSERT_ERR(mp_pool_block_txs(pool, 3, p3, l3, anc, 2, &got, NULL, NULL),
+               SEQ_EAGAIN);
+    for (i = 0; i < n_missing; i++) {
+        size_t blen;
+        uint8_t *b = encode(mp_pool_get_batch(src, &missing[i]), &blen);
+        ASSERT_OK(mp_pool_add_batch(pool, 3, b, blen, &missing[i]));
+        seq_free(b);
+    }
+    seq_free(missing);
+    ASSERT_OK(mp_pool_block_txs(pool, 3, p3, l3, anc, 2, &got, NULL, NULL));
+    ASSERT_EQ(got->n_txs, 0); /* t is an entry at height 2. */
+    ASSERT_EQ(got->n_dropped, 1);
+    mp_block_txs_free(got);
+    seq_free(p1);
+    seq_free(p2);
+    seq_free(p3);
+    mp_pool_free(pool);
+    mp_pool_free(src);
+}
+
+/* A random chain: peer batches over a few transactions, blocks proposed on
+ * top of uncommitted ancestors (naming any batch, also committed ones, as
+ * a Byzantine leader may), commits from the bottom, and restarts that feed
+ * the window back. Every block's entries are computed at proposal
+ * (mp_pool_block_txs) and at commit, and checked against each other and
+ * against a naive model of the rule (M3, M7). */
+#define CHAIN_TXS       10
+#define CHAIN_BATCHES   64
+#define CHAIN_HEIGHTS   96
+#define CHAIN_PER_BLOCK 4 /* Batches per block, and txs per batch. */
+
+static const char *const chain_names[CHAIN_TXS] = {
+    "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9",
+};
+
+struct chain {
+    struct seq_rng rng;
+    struct mp_config config;
+    struct mp_pool *pool;
+    size_t n_batches;
+    uint8_t raw[CHAIN_BATCHES][128];
+    size_t raw_len[CHAIN_BATCHES];
+    struct seq_hash id[CHAIN_BATCHES];
+    const char *txs[CHAIN_BATCHES][CHAIN_PER_BLOCK];
+    size_t n_txs[CHAIN_BATCHES];
+    uint64_t seqs[4];
+    /* Heights up to committed are committed; committed + 1 .. top are
+     * proposed: their batches and their entries at proposal. */
+    uint64_t committed, top;
+    size_t batch_of[CHAIN_HEIGHTS + 1][CHAIN_PER_BLOCK];
+    size_t n_batch_of[CHAIN_HEIGHTS + 1];
+    struct mp_block_txs *proposed[CHAIN_HEIGHTS + 1];
+    /* The model: each committed height's entries. */
+    struct seq_hash entries[CHAIN_HEIGHTS + 1]
+                           [CHAIN_PER_BLOCK * CHAIN_PER_BLOCK];
+    size_t n_entries[CHAIN_HEIGHTS + 1];
+};
+
+static void chain_fetch(struct chain *ch,
+                        const struct seq_hash *missing,
+                        size_t n)
+{
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < ch->n_batches; j++) {
+            if (seq_hash_eq(&ch->id[j], &missing[i])) {
+                break;
+            }
+        }
+        ASSERT_LT(j, ch->n_batches);
+        ASSERT_OK(mp_pool_add_batch(ch->pool, 0, ch->raw[j], ch->raw_len[j],
+                                    &ch->id[j]));
+    }
+}
+
+static void chain_new_batch(struct chain *ch)
+{
+    size_t b = ch->n_batches;
+    uint32_t author = (uint32_t)seq_rng_range(&ch->rng, 1, 3);
+    size_t i;
+
+    ch->n_txs[b] = (size_t)seq_rng_range(&ch->rng, 1, CHAIN_PER_BLOCK);
+    for (i = 0; i < ch->n_txs[b]; i++) {
+        ch->txs[b][i] = chain_names[seq_rng_below(&ch->rng, CHAIN_TXS)];
+    }
+    ch->raw_len[b] = text_batch(ch->raw[b], author, ++ch->seqs[author],
+                                ch->txs[b], ch->n_txs[b]);
+    seq_sha256(ch->raw[b], ch->raw_len[b], &ch->id[b]);
+    ASSERT_OK(
+        mp_pool_add_batch(ch->pool, author, ch->raw[b], ch->raw_len[b], NULL));
+    ch->n_batches++;
+}
+
+static uint8_t *chain_payload(const struct chain *ch, uint64_t h, size_t *len)
+{
+    struct seq_hash ids[CHAIN_PER_BLOCK];
+    uint8_t *p = NULL;
+    size_t i;
+
+    for (i = 0; i < ch->n_batch_of[h]; i++) {
+        ids[i] = ch->id[ch->batch_of[h][i]];
+    }
+    ASSERT_OK(mp_payload_encode(ids, ch->n_batch_of[h], &p, len));
+    return p;
+}
+
+static void chain_propose(struct chain *ch)
+{
+    uint64_t h = ch->top + 1;
+    struct mp_ancestor anc[CHAIN_HEIGHTS];
+    uint8_t *pay[CHAIN_HEIGHTS];
+    size_t n_anc = 0;
+    size_t k = (size_t)seq_rng_below(&ch->rng, CHAIN_PER_BLOCK + 1);
+    size_t pick[CHAIN_BATCHES];
+    size_t len;
+    uint8_t *p;
+    size_t i;
+    int rv;
+
+    /* k distinct batches, in random order. */
+    for (i = 0; i < ch->n_batches; i++) {
+        pick[i] = i;
+    }
+    k = k < ch->n_batches ? k : ch->n_batches;
+    for (i = 0; i < k; i++) {
+        size_t j = i + (size_t)seq_rng_below(&ch->rng, ch->n_batches - i);
+        size_t tmp = pick[i];
+        pick[i] = pick[j];
+        pick[j] = tmp;
+        ch->batch_of[h][i] = pick[i];
+    }
+    ch->n_batch_of[h] = k;
+    /* The uncommitted ancestors, shuffled. */
+    for (i = ch->committed + 1; i <= ch->top; i++) {
+        size_t j = (size_t)seq_rng_below(&ch->rng, n_anc + 1);
+        anc[n_anc] = anc[j];
+        pay[n_anc] = pay[j];
+        pay[j] = chain_payload(ch, i, &anc[j].len);
+        anc[j].payload = pay[j];
+        anc[j].height = i;
+        n_anc++;
+    }
+    p = chain_payload(ch, h, &len);
+    do {
+        struct seq_hash *missing = NULL;
+        size_t n_missing = 0;
+        rv = mp_pool_block_txs(ch->pool, h, p, len, anc, n_anc,
+                               &ch->proposed[h], &missing, &n_missing);
+        if (rv == SEQ_EAGAIN) {
+            chain_fetch(ch, missing, n_missing);
+            seq_free(missing);
+        }
+    } while (rv == SEQ_EAGAIN);
+    ASSERT_OK(rv);
+    for (i = 0; i < n_anc; i++) {
+        seq_free(pay[i]);
+    }
+    seq_free(p);
+    ch->top = h;
+}
+
+/* The model's entries for height @h, from its batches and the model's
+ * entries below. */
+static size_t chain_model(const struct chain *ch,
+                          uint64_t h,
+                          struct seq_hash *out)
+{
+    uint64_t w = ch->config.dedup_heights;
+    uint64_t floor = h > w ? h - w : 1;
+    size_t n = 0;
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < ch->n_batch_of[h]; i++) {
+        size_t b = ch->batch_of[h][i];
+        for (j = 0; j < ch->n_txs[b]; j++) {
+            struct seq_hash th = text_hash(ch->txs[b][j]);
+            bool dup = false;
+            uint64_t g;
+            size_t e;
+            for (e = 0; e < n; e++) {
+                dup = dup || seq_hash_eq(&out[e], &th);
+            }
+            for (g = floor; g < h; g++) {
+                for (e = 0; e < ch->n_entries[g]; e++) {
+                    dup = dup || seq_hash_eq(&ch->entries[g][e], &th);
+                }
+            }
+            if (!dup) {
+                out[n++] = th;
+            }
+        }
+    }
+    return n;
+}
+
+static void chain_commit(struct chain *ch)
+{
+    uint64_t h = ch->committed + 1;
+    uint64_t w = ch->config.dedup_heights;
+    struct mp_block_txs *got = NULL;
+    size_t len;
+    uint8_t *p = chain_payload(ch, h, &len);
+    size_t i;
+    int rv;
+
+    do {
+        struct seq_hash *missing = NULL;
+        size_t n_missing = 0;
+        rv = mp_pool_commit(ch->pool, h, p, len, &got, &missing, &n_missing);
+        if (rv == SEQ_EAGAIN) {
+            chain_fetch(ch, missing, n_missing);
+            seq_free(missing);
+        }
+    } while (rv == SEQ_EAGAIN);
+    ASSERT_OK(rv);
+    assert_same_block(got, ch->proposed[h]);
+    ch->n_entries[h] = chain_model(ch, h, ch->entries[h]);
+    ASSERT_EQ(got->n_txs, ch->n_entries[h]);
+    for (i = 0; i < got->n_txs; i++) {
+        ASSERT_TRUE(seq_hash_eq(&got->txs[i].hash, &ch->entries[h][i]));
+    }
+    mp_block_txs_free(got);
+    mp_block_txs_free(ch->proposed[h]);
+    ch->proposed[h] = NULL;
+    seq_free(p);
+    ch->committed = h;
+    /* Committed exactly while an entry of the window's heights. */
+    for (i = 0; i < CHAIN_TXS; i++) {
+        struct seq_hash th = text_hash(chain_names[i]);
+        bool in = false;
+        uint64_t g;
+        size_t e;
+        for (g = h > w ? h - w + 1 : 1; g <= h; g++) {
+            for (e = 0; e < ch->n_entries[g]; e++) {
+                in = in || seq_hash_eq(&ch->entries[g][e], &th);
+            }
+        }
+        ASSERT_EQ(mp_pool_tx_state(ch->pool, &th) == MP_TX_COMMITTED, in);
+    }
+}
+
+/* A new pool fed the last W committed heights, as after a crash. */
+static void chain_restart(struct chain *ch)
+{
+    uint64_t w = ch->config.dedup_heights;
+    uint64_t g;
+
+    mp_pool_free(ch->pool);
+    ch->pool = pool_new(&ch->config);
+    for (g = ch->committed > w ? ch->committed - w + 1 : 1; g <= ch->committed;
+         g++) {
+        ASSERT_OK(mp_pool_restore_committed(ch->pool, g, ch->entries[g],
+                                            ch->n_entries[g]));
+    }
+    ASSERT_EQ(stats_of(ch->pool).committed_height, ch->committed);
+}
+
+static void run_chain(uint64_t seed)
+{
+    static struct chain ch;
+    unsigned step;
+
+    memset(&ch, 0, sizeof ch);
+    seq_rng_seed(&ch.rng, seed);
+    ch.config = base_config(0);
+    ch.config.dedup_heights = (uint32_t)seq_rng_range(&ch.rng, 1, 4);
+    ch.config.max_batches_per_author = CHAIN_BATCHES;
+    ch.config.hash_seed = seed;
+    ch.pool = pool_new(&ch.config);
+    for (step = 0; step < 400; step++) {
+        uint64_t r = seq_rng_below(&ch.rng, 10);
+        if (r < 3 && ch.n_batches < CHAIN_BATCHES) {
+            chain_new_batch(&ch);
+        } else if (r < 6 && ch.top < CHAIN_HEIGHTS &&
+                   ch.top - ch.committed < 6) {
+            chain_propose(&ch);
+        } else if (r < 9 && ch.committed < ch.top) {
+            chain_commit(&ch);
+        } else if (r == 9) {
+            chain_restart(&ch);
+        }
+    }
+    while (ch.committed < ch.top) {
+        chain_commit(&ch);
+    }
+    mp_pool_free(ch.pool);
+}
+
+TEST(mempool, block_txs_equals_commit)
+{
+    unsigned seeds = test_sim_seeds(50);
+    unsigned s;
+
+    for (s = 0; s < seeds; s++) {
+        uint64_t seed = test_seed() + s;
+        test_set_seed(seed);
+        run_chain(seed);
+    }
+}
+
+/* W = 3. A pool that restarts after height 5 and is fed heights 3..5
+ * drops exactly what the pool that never restarted drops. */
+TEST(mempool, restore_matches_no_restart)
+{
+    static const char *const names[5] = { "a", "b", "c", "d", "e" };
+    static const char *const six[6] = { "a", "b", "c", "d", "e", "f" };
+    struct mp_config c = base_config(0);
+    struct mp_pool *a;
+    struct mp_pool *b;
+    struct mp_block_txs *ta;
+    struct mp_block_txs *tb;
+    struct seq_hash ids[1];
+    struct seq_hash hashes[5];
+    uint64_t h;
+    size_t i;
+
+    c.dedup_heights = 3;
+    c.batch_max_txs = 8;
+    a = pool_new(&c);
+    b = pool_new(&c);
+    for (h = 1; h <= 5; h++) {
+        ids[0] = add_text(a, 1, h, &names[h - 1], 1);
+        ta = commit_ids(a, h, ids, 1);
+        ASSERT_EQ(ta->n_txs, 1);
+        hashes[h - 1] = ta->txs[0].hash;
+        mp_block_txs_free(ta);
+    }
+    /* B had "c" pending in its open batch when it learnt of height 3. */
+    submit_str(b, 0, NS_A, "c", MP_TX_NEW);
+    submit_str(b, 0, NS_A, "x", MP_TX_NEW);
+    ASSERT_ERR(mp_pool_restore_committed(b, 0, NULL, 0), SEQ_EINVAL);
+    for (h = 3; h <= 5; h++) {
+        ASSERT_OK(mp_pool_restore_committed(b, h, &hashes[h - 1], 1));
+    }
+    ASSERT_ERR(mp_pool_restore_committed(b, 5, NULL, 0), SEQ_EINVAL);
+    ASSERT_EQ(stats_of(b).committed_height, 5);
+    ASSERT_EQ(stats_of(b).window_txs, 3);
+    ASSERT_EQ(stats_of(b).pending_txs, 1);
+    ASSERT_EQ(stats_of(b).open_txs, 1);
+    for (i = 0; i < 5; i++) {
+        ASSERT_EQ(mp_pool_tx_state(a, &hashes[i]),
+                  mp_pool_tx_state(b, &hashes[i]));
+    }
+    ASSERT_EQ(mp_pool_tx_state(b, &hashes[1]), MP_TX_UNKNOWN);
+    ASSERT_EQ(mp_pool_tx_state(b, &hashes[2]), MP_TX_COMMITTED);
+
+    ids[0] = add_text(a, 2, 1, six, 6);
+    add_text(b, 2, 1, six, 6);
+    ASSERT_ERR(mp_pool_commit(b, 5, NULL, 0, &tb, NULL, NULL), SEQ_EINVAL);
+    ASSERT_ERR(mp_pool_commit(b, 7, NULL, 0, &tb, NULL, NULL), SEQ_EINVAL);
+    ta = commit_ids(a, 6, ids, 1);
+    tb = commit_ids(b, 6, ids, 1);
+    assert_same_block(ta, tb);
+    /* Floor 3: a (1) and b (2) are entries again, c d e are not. */
+    ASSERT_EQ(ta->n_txs, 3);
+    assert_tx(&ta->txs[0], NS_A, "a");
+    assert_tx(&ta->txs[1], NS_A, "b");
+    assert_tx(&ta->txs[2], NS_A, "f");
+    mp_block_txs_free(ta);
+    mp_block_txs_free(tb);
+    mp_pool_free(b);
+    mp_pool_free(a);
+}
+
+TEST(mempool, set_next_seq)
+{
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool = pool_new(&c);
+    const struct mp_batch *b;
+
+    ASSERT_OK(mp_pool_set_next_seq(pool, 1));
+    ASSERT_OK(mp_pool_set_next_seq(pool, 7));
+    ASSERT_EQ(stats_of(pool).next_seq, 7);
+    ASSERT_ERR(mp_pool_set_next_seq(pool, 6), SEQ_EINVAL);
+    submit_new(pool, 0, NS_A, 10, 1); /* Opens batch 7. */
+    ASSERT_EQ(stats_of(pool).next_seq, 8);
+    ASSERT_ERR(mp_pool_set_next_seq(pool, 6), SEQ_EINVAL);
+    ASSERT_OK(mp_pool_set_next_seq(pool, 7));
+    /* The open batch is not sealed yet: it takes the new seq. */
+    ASSERT_OK(mp_pool_set_next_seq(pool, 20));
+    ASSERT_EQ(mp_pool_tick(pool, 10, &b), 1);
+    ASSERT_EQ(mp_batch_seq(b), 20);
+    submit_new(pool, 20, NS_A, 10, 2);
+    ASSERT_EQ(mp_pool_tick(pool, 30, &b), 1);
+    ASSERT_EQ(mp_batch_seq(b), 21);
+    ASSERT_ERR(mp_pool_set_next_seq(pool, UINT64_MAX), SEQ_EINVAL);
+    ASSERT_EQ(stats_of(pool).next_seq, 22);
+    mp_pool_free(pool);
+}
+
+/* A transaction in a peer's held batch is pending here too; in the
+ * window it is committed, whatever is still held. */
+TEST(mempool, pending_through_peer_batches)
+{
+    static const char *const t[1] = { "t" };
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    struct mp_block_txs *got;
+    struct seq_hash th = text_hash("t");
+    struct seq_hash x1;
+    struct seq_hash x2;
+
+    c.dedup_heights = 1;
+    pool = pool_new(&c);
+    ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_UNKNOWN);
+    x1 = add_text(pool, 1, 1, t, 1);
+    x2 = add_text(pool, 2, 1, t, 1);
+    ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_PENDING);
+    submit_str(pool, 0, NS_A, "t", MP_TX_PENDING);
+    ASSERT_EQ(stats_of(pool).pending_txs, 0);
+    ASSERT_EQ(stats_of(pool).duplicates, 1);
+
+    got = commit_ids(pool, 1, &x1, 1);
+    mp_block_txs_free(got);
+    ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_COMMITTED);
+    submit_str(pool, 0, NS_A, "t", MP_TX_COMMITTED);
+    commit_empty(pool, 2);
+    /* Out of the window, but x2 still has it. */
+    ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_PENDING);
+    got = commit_ids(pool, 3, &x2, 1);
+    ASSERT_EQ(got->n_txs, 1); /* Its entry at 1 is below 3 - 1. */
+    mp_block_txs_free(got);
+    ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_COMMITTED);
+    commit_empty(pool, 4);
+    ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_UNKNOWN);
+    submit_str(pool, 0, NS_A, "t", MP_TX_NEW);
+    mp_pool_free(pool);
+}
+
+/* batch_interval_ms 0: every tick seals what is open, even when the
+ * clock goes back. */
+TEST(mempool, seal_every_tick_with_interval_0)
+{
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    const struct mp_batch *b;
+
+    c.batch_interval_ms = 0;
+    pool = pool_new(&c);
+    ASSERT_EQ(mp_pool_tick(pool, 0, &b), 0);
+    submit_new(pool, 100, NS_A, 10, 1);
+    ASSERT_EQ(mp_pool_tick(pool, 100, &b), 1);
+    ASSERT_EQ(mp_batch_count(b), 1);
+    submit_new(pool, 100, NS_A, 10, 2);
+    submit_new(pool, 100, NS_A, 10, 3);
+    ASSERT_EQ(mp_pool_tick(pool, 50, &b), 1);
+    ASSERT_EQ(mp_batch_count(b), 2);
+    ASSERT_EQ(mp_pool_tick(pool, 50, &b), 0);
+    ASSERT_EQ(stats_of(pool).open_txs, 0);
+    mp_pool_free(pool);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1391,7 +2187,7 @@ TEST(mempool, alloc_failure_on_payload_and_commit)
     for (nth = 1; rv == SEQ_ENOMEM; nth++) {
         fingerprint(pool, &before);
         seq_alloc_fail_at(nth, 0);
-        rv = mp_pool_commit(pool, p, len, &t, NULL, NULL);
+        rv = mp_pool_commit(pool, 1, p, len, &t, NULL, NULL);
         seq_alloc_fail_at(0, 0);
         if (rv == SEQ_ENOMEM) {
             fingerprint(pool, &after);
@@ -1404,6 +2200,99 @@ TEST(mempool, alloc_failure_on_payload_and_commit)
     ASSERT_EQ(stats_of(pool).pending_txs, 0);
     mp_block_txs_free(t);
     seq_free(p);
+    mp_pool_free(pool);
+}
+
+TEST(mempool, alloc_failure_on_block_txs_restore_and_commit)
+{
+    static const char *const five[5] = { "a", "b", "c", "d", "e" };
+    static const char *const six[6] = { "f", "g", "h", "i", "j", "k" };
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    struct mp_block_txs *t = NULL;
+    struct seq_hash *missing = NULL;
+    struct seq_hash before;
+    struct seq_hash after;
+    struct seq_hash restored[10];
+    struct seq_hash ids[2];
+    struct mp_ancestor anc;
+    size_t n_missing = 0;
+    uint8_t *p1 = NULL;
+    uint8_t *p2 = NULL;
+    size_t l1 = 0;
+    size_t l2 = 0;
+    unsigned long nth;
+    size_t i;
+    int rv = SEQ_ENOMEM;
+
+    c.batch_max_txs = 8;
+    pool = pool_new(&c);
+    ids[0] = add_text(pool, 1, 1, five, 5);
+    ids[1] = add_text(pool, 2, 1, six, 6);
+    ASSERT_OK(mp_payload_encode(&ids[0], 1, &p1, &l1));
+    ASSERT_OK(mp_payload_encode(&ids[1], 1, &p2, &l2));
+    anc = (struct mp_ancestor){ .height = 4, .payload = p1, .len = l1 };
+    for (nth = 1; rv == SEQ_ENOMEM; nth++) {
+        seq_alloc_fail_at(nth, 0);
+        rv = mp_pool_block_txs(pool, 5, p2, l2, &anc, 1, &t, &missing,
+                               &n_missing);
+        seq_alloc_fail_at(0, 0);
+    }
+    ASSERT_OK(rv);
+    ASSERT_EQ(t->n_txs, 6);
+    mp_block_txs_free(t);
+
+    /* Ten restored hashes outgrow the window's first table. */
+    for (i = 0; i < 10; i++) {
+        mp_tx_hash(NS_B, &i, sizeof i, &restored[i]);
+    }
+    rv = SEQ_ENOMEM;
+    for (nth = 1; rv == SEQ_ENOMEM; nth++) {
+        fingerprint(pool, &before);
+        seq_alloc_fail_at(nth, 0);
+        rv = mp_pool_restore_committed(pool, 3, restored, 10);
+        seq_alloc_fail_at(0, 0);
+        if (rv == SEQ_ENOMEM) {
+            fingerprint(pool, &after);
+            ASSERT_MEMEQ(before.bytes, after.bytes, SEQ_HASH_LEN);
+        }
+    }
+    ASSERT_OK(rv);
+    ASSERT_GT(nth, 2);
+    ASSERT_EQ(stats_of(pool).committed_height, 3);
+    ASSERT_EQ(stats_of(pool).window_txs, 10);
+
+    /* Commit 4 and 5: the window's table grows again. */
+    rv = SEQ_ENOMEM;
+    for (nth = 1; rv == SEQ_ENOMEM; nth++) {
+        fingerprint(pool, &before);
+        seq_alloc_fail_at(nth, 0);
+        rv = mp_pool_commit(pool, 4, p1, l1, &t, NULL, NULL);
+        seq_alloc_fail_at(0, 0);
+        if (rv == SEQ_ENOMEM) {
+            fingerprint(pool, &after);
+            ASSERT_MEMEQ(before.bytes, after.bytes, SEQ_HASH_LEN);
+        }
+    }
+    ASSERT_OK(rv);
+    mp_block_txs_free(t);
+    rv = SEQ_ENOMEM;
+    for (nth = 1; rv == SEQ_ENOMEM; nth++) {
+        fingerprint(pool, &before);
+        seq_alloc_fail_at(nth, 0);
+        rv = mp_pool_commit(pool, 5, p2, l2, &t, NULL, NULL);
+        seq_alloc_fail_at(0, 0);
+        if (rv == SEQ_ENOMEM) {
+            fingerprint(pool, &after);
+            ASSERT_MEMEQ(before.bytes, after.bytes, SEQ_HASH_LEN);
+        }
+    }
+    ASSERT_OK(rv);
+    ASSERT_EQ(t->n_txs, 6);
+    ASSERT_EQ(stats_of(pool).window_txs, 21);
+    mp_block_txs_free(t);
+    seq_free(p1);
+    seq_free(p2);
     mp_pool_free(pool);
 }
 

@@ -7,7 +7,11 @@
  * exactly what the last successful sync() covered, absent keys are
  * SEQ_ENOTFOUND with *out untouched, blocks are deep copies both ways, a
  * failed sync() leaves the store unusable, and a put that runs out of
- * memory fails cleanly with SEQ_ENOMEM, whichever allocation it was. */
+ * memory fails cleanly with SEQ_ENOMEM, whichever allocation it was. The
+ * rollup path's records (batches with deletes and ordered scans, namespace
+ * entries, commit certificates found from a height, tx locations) obey the
+ * same rules: a staged delete hides a key at once, and a crash forgets an
+ * unsynced delete as it forgets an unsynced put. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -777,6 +781,786 @@ static void check_meta(struct store_factory *f)
 TEST(store, meta_round_trip)
 {
     FOR_EACH_STORE(check_meta);
+}
+
+/* ---- The rollup path: batches, namespace entries, certificates, txs. ---- */
+
+/* An id whose bytes are all @fill but the last, which is @last: ids of one
+ * fill order by @last, and ids order by fill first. */
+static struct seq_hash make_id(uint8_t fill, uint8_t last)
+{
+    struct seq_hash id;
+
+    memset(id.bytes, fill, SEQ_HASH_LEN);
+    id.bytes[SEQ_HASH_LEN - 1] = last;
+    return id;
+}
+
+/* What a get answered: 1 when it found exactly @want (a string; NULL or ""
+ * for an empty value, which must come back as NULL with length 0), 0 for
+ * SEQ_ENOTFOUND, -1 for anything else. Frees the value. */
+static int got_value(int rv, void *val, size_t len, const char *want)
+{
+    size_t want_len = want != NULL ? strlen(want) : 0;
+    int ok;
+
+    if (rv == SEQ_ENOTFOUND) {
+        return 0;
+    }
+    if (rv != 0) {
+        return -1;
+    }
+    ok = len == want_len &&
+         (len == 0 ? val == NULL : memcmp(val, want, len) == 0);
+    seq_free(val);
+    return ok ? 1 : -1;
+}
+
+static int has_batch(struct store *s, const struct seq_hash *id, const char *v)
+{
+    void *val = NULL;
+    size_t len = 0;
+    int rv;
+
+    rv = store_get_batch(s, id, &val, &len);
+    return got_value(rv, val, len, v);
+}
+
+static int has_ns(struct store *s, uint64_t ns, hs_height_t h, const char *v)
+{
+    void *val = NULL;
+    size_t len = 0;
+    int rv;
+
+    rv = store_get_ns(s, ns, h, &val, &len);
+    return got_value(rv, val, len, v);
+}
+
+static int has_tx(struct store *s, const struct seq_hash *hash, const char *v)
+{
+    void *val = NULL;
+    size_t len = 0;
+    int rv;
+
+    rv = store_get_tx(s, hash, &val, &len);
+    return got_value(rv, val, len, v);
+}
+
+/* get_cert_from(@from) finds the certificate at @want_h holding @v. */
+static int has_cert_from(struct store *s,
+                         hs_height_t from,
+                         hs_height_t want_h,
+                         const char *v)
+{
+    hs_height_t found = 0;
+    void *val = NULL;
+    size_t len = 0;
+    int rv;
+
+    rv = store_get_cert_from(s, from, &found, &val, &len);
+    if (rv == 0 && found != want_h) {
+        seq_free(val);
+        return -1;
+    }
+    return got_value(rv, val, len, v);
+}
+
+/* What scan_batches showed: ids and values in call order. The callback
+ * returns SCAN_STOP after stop_after calls (never when 0). */
+#define SCAN_MAX     64
+#define SCAN_VAL_MAX 16
+#define SCAN_STOP    42
+
+struct scan {
+    size_t n;
+    size_t stop_after;
+    struct seq_hash ids[SCAN_MAX];
+    char vals[SCAN_MAX][SCAN_VAL_MAX];
+};
+
+static int scan_collect(void *arg,
+                        const struct seq_hash *id,
+                        const void *val,
+                        size_t len)
+{
+    struct scan *sc = arg;
+
+    ASSERT_LT(sc->n, SCAN_MAX);
+    ASSERT_LT(len, SCAN_VAL_MAX);
+    ASSERT_TRUE(len > 0 || val == NULL);
+    sc->ids[sc->n] = *id;
+    if (len > 0) {
+        memcpy(sc->vals[sc->n], val, len);
+    }
+    sc->vals[sc->n][len] = '\0';
+    sc->n++;
+    return sc->n == sc->stop_after ? SCAN_STOP : 0;
+}
+
+/* Scan @s and check that it shows exactly @n batches: @ids in this order,
+ * holding @vals. */
+static void check_scan(struct store *s,
+                       const struct seq_hash *ids,
+                       const char *const *vals,
+                       size_t n)
+{
+    struct scan sc;
+    size_t i;
+
+    memset(&sc, 0, sizeof sc);
+    ASSERT_OK(store_scan_batches(s, scan_collect, &sc));
+    ASSERT_EQ(sc.n, n);
+    for (i = 0; i < n; i++) {
+        ASSERT_TRUE(seq_hash_eq(&sc.ids[i], &ids[i]));
+        ASSERT_STREQ(sc.vals[i], vals[i]);
+    }
+}
+
+static void check_batches(struct store_factory *f)
+{
+    static const uint8_t bin[] = { 0, 1, 0, 0xff, 0x7f, 0 };
+    struct seq_hash a = make_id(0x10, 1);
+    struct seq_hash b = make_id(0x10, 2);
+    struct seq_hash c = make_id(0x20, 0);
+    struct store *s = NULL;
+    void *val;
+    size_t len;
+
+    ASSERT_OK(f->open(f, &s));
+    /* Absent: SEQ_ENOTFOUND, outputs untouched. */
+    memset(&val, SENTINEL, sizeof val);
+    memset(&len, SENTINEL, sizeof len);
+    ASSERT_ERR(store_get_batch(s, &a, &val, &len), SEQ_ENOTFOUND);
+    ASSERT_TRUE(untouched(&val, sizeof val));
+    ASSERT_TRUE(untouched(&len, sizeof len));
+
+    /* Staged writes are visible before any sync; empty is NULL and 0. */
+    ASSERT_OK(store_put_batch(s, &a, "batch-a", 7));
+    ASSERT_OK(store_put_batch(s, &b, NULL, 0));
+    ASSERT_OK(store_put_batch(s, &c, bin, sizeof bin));
+    ASSERT_EQ(has_batch(s, &a, "batch-a"), 1);
+    ASSERT_EQ(has_batch(s, &b, NULL), 1);
+    ASSERT_OK(store_get_batch(s, &c, &val, &len));
+    ASSERT_EQ(len, sizeof bin);
+    ASSERT_MEMEQ(val, bin, sizeof bin);
+    ((uint8_t *)val)[0] = 0x99; /* The caller's own copy. */
+    seq_free(val);
+    ASSERT_OK(store_get_batch(s, &c, &val, &len));
+    ASSERT_MEMEQ(val, bin, sizeof bin);
+    seq_free(val);
+    ASSERT_ERR(store_put_batch(s, &a, NULL, 1), SEQ_EINVAL);
+    ASSERT_EQ(has_batch(s, &a, "batch-a"), 1);
+
+    /* Last write wins, staged over synced. */
+    ASSERT_OK(store_sync(s));
+    ASSERT_EQ(has_batch(s, &a, "batch-a"), 1);
+    ASSERT_OK(store_put_batch(s, &a, "newer", 5));
+    ASSERT_EQ(has_batch(s, &a, "newer"), 1);
+
+    /* A crash keeps the synced value and loses the staged one. */
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_batch(s, &a, "batch-a"), 1);
+    ASSERT_EQ(has_batch(s, &b, NULL), 1);
+    ASSERT_OK(store_put_batch(s, &a, "newer", 5));
+    ASSERT_OK(store_sync(s));
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_batch(s, &a, "newer"), 1);
+    f->destroy(f, s);
+}
+
+TEST(store, batches_round_trip)
+{
+    FOR_EACH_STORE(check_batches);
+}
+
+static void check_del_batch(struct store_factory *f)
+{
+    struct seq_hash a = make_id(0x10, 1);
+    struct seq_hash b = make_id(0x10, 2);
+    struct seq_hash c = make_id(0x20, 0);
+    struct seq_hash ids[2];
+    const char *vals[2];
+    struct store *s = NULL;
+
+    ASSERT_OK(f->open(f, &s));
+    /* Deleting what is absent is fine, staged or synced. */
+    ASSERT_OK(store_del_batch(s, &a));
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_del_batch(s, &a));
+    ASSERT_EQ(has_batch(s, &a, NULL), 0);
+    check_scan(s, NULL, NULL, 0);
+
+    /* A staged delete hides a staged put from get and scan. */
+    ASSERT_OK(store_put_batch(s, &a, "a", 1));
+    ASSERT_OK(store_put_batch(s, &b, "b", 1));
+    ASSERT_OK(store_del_batch(s, &a));
+    ASSERT_EQ(has_batch(s, &a, NULL), 0);
+    ids[0] = b;
+    vals[0] = "b";
+    check_scan(s, ids, vals, 1);
+    /* A put after the delete brings the key back. */
+    ASSERT_OK(store_put_batch(s, &a, "a2", 2));
+    ASSERT_EQ(has_batch(s, &a, "a2"), 1);
+    ASSERT_OK(store_sync(s));
+
+    /* A staged delete hides a synced key, and after its sync as well. */
+    ASSERT_OK(store_del_batch(s, &a));
+    ASSERT_EQ(has_batch(s, &a, NULL), 0);
+    check_scan(s, ids, vals, 1);
+    ASSERT_OK(store_sync(s));
+    ASSERT_EQ(has_batch(s, &a, NULL), 0);
+    check_scan(s, ids, vals, 1);
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_batch(s, &a, NULL), 0);
+    check_scan(s, ids, vals, 1);
+
+    /* A crash forgets an unsynced delete (b comes back) and an unsynced
+     * put (c stays absent); a delete, then a put, then a crash: the
+     * synced value. */
+    ASSERT_OK(store_del_batch(s, &b));
+    ASSERT_OK(store_put_batch(s, &c, "c", 1));
+    ASSERT_EQ(has_batch(s, &b, NULL), 0);
+    check_scan(s, &c, (const char *const[]){ "c" }, 1);
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_batch(s, &b, "b"), 1);
+    ASSERT_EQ(has_batch(s, &c, NULL), 0);
+    check_scan(s, ids, vals, 1);
+    ASSERT_OK(store_del_batch(s, &b));
+    ASSERT_OK(store_put_batch(s, &b, "b2", 2));
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_batch(s, &b, "b"), 1);
+
+    /* Deleting the last key leaves an empty, working store. */
+    ASSERT_OK(store_del_batch(s, &b));
+    ASSERT_OK(store_sync(s));
+    check_scan(s, NULL, NULL, 0);
+    crash_and_reopen(f, &s);
+    check_scan(s, NULL, NULL, 0);
+    ASSERT_OK(store_put_batch(s, &b, "b3", 2));
+    ASSERT_EQ(has_batch(s, &b, "b3"), 1);
+    f->destroy(f, s);
+}
+
+TEST(store, del_batch_hides_keys_until_a_crash_forgets_it)
+{
+    FOR_EACH_STORE(check_del_batch);
+}
+
+static void check_scan_batches(struct store_factory *f)
+{
+    /* Ascending order is byte order: first bytes first, then last ones. */
+    const struct seq_hash sorted[5] = {
+        make_id(0x00, 0xff), make_id(0x01, 0x00), make_id(0x01, 0x01),
+        make_id(0x80, 0x00), make_id(0xff, 0xfe),
+    };
+    static const char *const vals[5] = { "v0", "", "v2", "v3", "v4" };
+    static const char *const newer[5] = { "v0", "", "n2", "v3", "n4" };
+    static const size_t put_order[5] = { 3, 0, 4, 2, 1 };
+    struct store *s = NULL;
+    struct scan sc;
+    size_t i;
+
+    ASSERT_OK(f->open(f, &s));
+    check_scan(s, NULL, NULL, 0);
+    /* Some synced, some staged, put out of order. */
+    for (i = 0; i < 5; i++) {
+        size_t k = put_order[i];
+
+        ASSERT_OK(store_put_batch(s, &sorted[k], vals[k], strlen(vals[k])));
+        if (i == 2) {
+            ASSERT_OK(store_sync(s));
+        }
+    }
+    check_scan(s, sorted, vals, 5);
+    /* Staged values override synced ones in the scan too. */
+    ASSERT_OK(store_put_batch(s, &sorted[4], "n4", 2));
+    ASSERT_OK(store_put_batch(s, &sorted[2], "n2", 2));
+    check_scan(s, sorted, newer, 5);
+    ASSERT_OK(store_sync(s));
+    check_scan(s, sorted, newer, 5);
+
+    /* A non-zero return stops the scan and is what it returns. */
+    memset(&sc, 0, sizeof sc);
+    sc.stop_after = 2;
+    ASSERT_EQ(store_scan_batches(s, scan_collect, &sc), SCAN_STOP);
+    ASSERT_EQ(sc.n, (size_t)2);
+    ASSERT_TRUE(seq_hash_eq(&sc.ids[1], &sorted[1]));
+    memset(&sc, 0, sizeof sc);
+    sc.stop_after = 5;
+    ASSERT_EQ(store_scan_batches(s, scan_collect, &sc), SCAN_STOP);
+    ASSERT_EQ(sc.n, (size_t)5);
+
+    /* After a crash: the synced ones, in order. */
+    ASSERT_OK(store_put_batch(s, &sorted[0], "gone", 4));
+    crash_and_reopen(f, &s);
+    check_scan(s, sorted, newer, 5);
+    f->destroy(f, s);
+}
+
+TEST(store, scan_batches_in_ascending_id_order)
+{
+    FOR_EACH_STORE(check_scan_batches);
+}
+
+static void check_ns(struct store_factory *f)
+{
+    struct store *s = NULL;
+    void *val;
+    size_t len;
+
+    ASSERT_OK(f->open(f, &s));
+    memset(&val, SENTINEL, sizeof val);
+    memset(&len, SENTINEL, sizeof len);
+    ASSERT_ERR(store_get_ns(s, 1, 5, &val, &len), SEQ_ENOTFOUND);
+    ASSERT_TRUE(untouched(&val, sizeof val));
+    ASSERT_TRUE(untouched(&len, sizeof len));
+
+    /* Namespaces and heights never mix: (1, 5) is not (2, 3), nor is
+     * (1, 256) the same key as (256, 1). */
+    ASSERT_OK(store_put_ns(s, 1, 5, "one@5", 5));
+    ASSERT_OK(store_put_ns(s, 2, 3, "two@3", 5));
+    ASSERT_OK(store_put_ns(s, 1, 256, "one@256", 7));
+    ASSERT_OK(store_put_ns(s, 256, 1, "256@1", 5));
+    ASSERT_OK(store_put_ns(s, UINT64_MAX, UINT64_MAX, NULL, 0));
+    ASSERT_EQ(has_ns(s, 1, 5, "one@5"), 1);
+    ASSERT_EQ(has_ns(s, 2, 3, "two@3"), 1);
+    ASSERT_EQ(has_ns(s, 1, 256, "one@256"), 1);
+    ASSERT_EQ(has_ns(s, 256, 1, "256@1"), 1);
+    ASSERT_EQ(has_ns(s, UINT64_MAX, UINT64_MAX, NULL), 1);
+    ASSERT_EQ(has_ns(s, 1, 3, NULL), 0);
+    ASSERT_EQ(has_ns(s, 2, 5, NULL), 0);
+    ASSERT_EQ(has_ns(s, 0, 5, NULL), 0);
+    ASSERT_EQ(has_ns(s, 5, 1, NULL), 0);
+    ASSERT_ERR(store_put_ns(s, 1, 5, NULL, 3), SEQ_EINVAL);
+
+    /* Synced ones survive a crash, staged ones do not. */
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_put_ns(s, 1, 5, "again", 5));
+    ASSERT_OK(store_put_ns(s, 3, 1, "three@1", 7));
+    ASSERT_EQ(has_ns(s, 1, 5, "again"), 1);
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_ns(s, 1, 5, "one@5"), 1);
+    ASSERT_EQ(has_ns(s, 2, 3, "two@3"), 1);
+    ASSERT_EQ(has_ns(s, UINT64_MAX, UINT64_MAX, NULL), 1);
+    ASSERT_EQ(has_ns(s, 3, 1, NULL), 0);
+    f->destroy(f, s);
+}
+
+TEST(store, ns_entries_by_namespace_and_height)
+{
+    FOR_EACH_STORE(check_ns);
+}
+
+static void check_certs(struct store_factory *f)
+{
+    struct store *s = NULL;
+    hs_height_t found;
+    void *val;
+    size_t len;
+
+    ASSERT_OK(f->open(f, &s));
+    memset(&found, SENTINEL, sizeof found);
+    memset(&val, SENTINEL, sizeof val);
+    memset(&len, SENTINEL, sizeof len);
+    ASSERT_ERR(store_get_cert_from(s, 0, &found, &val, &len), SEQ_ENOTFOUND);
+
+    /* 2 and 256 synced (a little-endian key would put 256 first), 7 and
+     * 300 staged. */
+    ASSERT_OK(store_put_cert(s, 256, "c256", 4));
+    ASSERT_OK(store_put_cert(s, 2, "c2", 2));
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_put_cert(s, 7, "c7", 2));
+    ASSERT_OK(store_put_cert(s, 300, NULL, 0));
+    ASSERT_EQ(has_cert_from(s, 0, 2, "c2"), 1);
+    ASSERT_EQ(has_cert_from(s, 2, 2, "c2"), 1);
+    ASSERT_EQ(has_cert_from(s, 3, 7, "c7"), 1);
+    ASSERT_EQ(has_cert_from(s, 7, 7, "c7"), 1);
+    ASSERT_EQ(has_cert_from(s, 8, 256, "c256"), 1);
+    ASSERT_EQ(has_cert_from(s, 257, 300, NULL), 1);
+    ASSERT_ERR(store_get_cert_from(s, 301, &found, &val, &len), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_cert_from(s, UINT64_MAX, &found, &val, &len),
+               SEQ_ENOTFOUND);
+    ASSERT_TRUE(untouched(&found, sizeof found));
+    ASSERT_TRUE(untouched(&val, sizeof val));
+    ASSERT_TRUE(untouched(&len, sizeof len));
+    ASSERT_ERR(store_put_cert(s, 9, NULL, 1), SEQ_EINVAL);
+    /* The staged value of a synced height wins. */
+    ASSERT_OK(store_put_cert(s, 2, "c2'", 3));
+    ASSERT_EQ(has_cert_from(s, 1, 2, "c2'"), 1);
+
+    /* A crash: 2 and 256 as synced; 7 and 300 gone. */
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_cert_from(s, 0, 2, "c2"), 1);
+    ASSERT_EQ(has_cert_from(s, 3, 256, "c256"), 1);
+    ASSERT_ERR(store_get_cert_from(s, 257, &found, &val, &len), SEQ_ENOTFOUND);
+    ASSERT_OK(store_put_cert(s, UINT64_MAX, "top", 3));
+    ASSERT_OK(store_sync(s));
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_cert_from(s, 257, UINT64_MAX, "top"), 1);
+    ASSERT_EQ(has_cert_from(s, UINT64_MAX, UINT64_MAX, "top"), 1);
+    f->destroy(f, s);
+}
+
+TEST(store, get_cert_from_finds_the_lowest_height_at_or_above)
+{
+    FOR_EACH_STORE(check_certs);
+}
+
+static void check_txs(struct store_factory *f)
+{
+    struct seq_hash t1 = make_id(0xaa, 1);
+    struct seq_hash t2 = make_id(0xaa, 2);
+    struct seq_hash t3 = make_id(0x01, 3);
+    struct store *s = NULL;
+    void *val;
+    size_t len;
+
+    ASSERT_OK(f->open(f, &s));
+    memset(&val, SENTINEL, sizeof val);
+    memset(&len, SENTINEL, sizeof len);
+    ASSERT_ERR(store_get_tx(s, &t1, &val, &len), SEQ_ENOTFOUND);
+    ASSERT_TRUE(untouched(&val, sizeof val));
+    ASSERT_TRUE(untouched(&len, sizeof len));
+
+    ASSERT_OK(store_put_tx(s, &t1, "h5/i0", 5));
+    ASSERT_OK(store_put_tx(s, &t2, NULL, 0));
+    ASSERT_EQ(has_tx(s, &t1, "h5/i0"), 1);
+    ASSERT_EQ(has_tx(s, &t2, NULL), 1);
+    ASSERT_EQ(has_tx(s, &t3, NULL), 0);
+    /* Another kind with the same key is another record. */
+    ASSERT_EQ(has_batch(s, &t1, NULL), 0);
+    ASSERT_ERR(store_put_tx(s, &t3, NULL, 2), SEQ_EINVAL);
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_put_tx(s, &t1, "h6/i1", 5));
+    ASSERT_OK(store_put_tx(s, &t3, "h6/i2", 5));
+    ASSERT_EQ(has_tx(s, &t1, "h6/i1"), 1);
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_tx(s, &t1, "h5/i0"), 1);
+    ASSERT_EQ(has_tx(s, &t2, NULL), 1);
+    ASSERT_EQ(has_tx(s, &t3, NULL), 0);
+    f->destroy(f, s);
+}
+
+TEST(store, txs_round_trip_by_hash)
+{
+    FOR_EACH_STORE(check_txs);
+}
+
+/* Every rollup-path call of a store broken by a failed sync is SEQ_EIO. */
+static void check_rollup_after_failed_sync(struct store_factory *f)
+{
+    struct seq_hash a = make_id(0x10, 1);
+    struct store *s = NULL;
+    struct scan sc;
+    hs_height_t found;
+    void *val;
+    size_t len;
+
+    if (f->fail_syncs == NULL) {
+        fprintf(stderr, "  [%s] cannot fail a sync; skipped\n", f->name);
+        return;
+    }
+    ASSERT_OK(f->open(f, &s));
+    ASSERT_OK(store_put_batch(s, &a, "a", 1));
+    ASSERT_OK(store_put_cert(s, 1, "c", 1));
+    ASSERT_OK(store_sync(s));
+    ASSERT_OK(store_put_tx(s, &a, "t", 1));
+    f->fail_syncs(f, s, true);
+    ASSERT_ERR(store_sync(s), SEQ_EIO);
+    f->fail_syncs(f, s, false);
+    memset(&sc, 0, sizeof sc);
+    ASSERT_ERR(store_put_batch(s, &a, "b", 1), SEQ_EIO);
+    ASSERT_ERR(store_get_batch(s, &a, &val, &len), SEQ_EIO);
+    ASSERT_ERR(store_del_batch(s, &a), SEQ_EIO);
+    ASSERT_ERR(store_scan_batches(s, scan_collect, &sc), SEQ_EIO);
+    ASSERT_EQ(sc.n, (size_t)0);
+    ASSERT_ERR(store_put_ns(s, 1, 1, "n", 1), SEQ_EIO);
+    ASSERT_ERR(store_get_ns(s, 1, 1, &val, &len), SEQ_EIO);
+    ASSERT_ERR(store_put_cert(s, 2, "c", 1), SEQ_EIO);
+    ASSERT_ERR(store_get_cert_from(s, 0, &found, &val, &len), SEQ_EIO);
+    ASSERT_ERR(store_put_tx(s, &a, "t", 1), SEQ_EIO);
+    ASSERT_ERR(store_get_tx(s, &a, &val, &len), SEQ_EIO);
+    crash_and_reopen(f, &s);
+    ASSERT_EQ(has_batch(s, &a, "a"), 1);
+    ASSERT_EQ(has_cert_from(s, 0, 1, "c"), 1);
+    ASSERT_EQ(has_tx(s, &a, NULL), 0);
+    f->destroy(f, s);
+}
+
+TEST(store, rollup_calls_fail_once_a_sync_failed)
+{
+    FOR_EACH_STORE(check_rollup_after_failed_sync);
+}
+
+/* Puts and gets of the rollup path that run out of memory at each
+ * allocation in turn: a failed put changes nothing, a failed get leaves
+ * its outputs alone, and both say SEQ_ENOMEM. */
+enum rollup_op {
+    RO_PUT_BATCH_NEW,
+    RO_PUT_BATCH_AGAIN,
+    RO_PUT_NS,
+    RO_PUT_CERT,
+    RO_PUT_TX,
+    RO_GET_BATCH,
+    RO_GET_NS,
+    RO_GET_CERT,
+    RO_GET_TX,
+    N_ROLLUP_OPS
+};
+
+#define RO_BASE 16 /* Batches held before each op: a full map in store_mem. */
+
+/* A get's answer under failing allocations: its value is @want, or it
+ * failed and left every output untouched. */
+static int oom_got(int rv,
+                   const hs_height_t *found,
+                   void *val,
+                   size_t len,
+                   const char *want)
+{
+    if (rv != 0) {
+        ASSERT_TRUE(untouched(found, sizeof *found));
+        ASSERT_TRUE(untouched(&val, sizeof val));
+        ASSERT_TRUE(untouched(&len, sizeof len));
+        return rv;
+    }
+    ASSERT_EQ(got_value(rv, val, len, want), 1);
+    return SEQ_OK;
+}
+
+static int rollup_op_run(struct store *s, enum rollup_op op)
+{
+    struct seq_hash id = make_id(0x40, RO_BASE);
+    struct seq_hash old = make_id(0x40, 0);
+    hs_height_t found;
+    void *val;
+    size_t len;
+    int rv;
+
+    memset(&found, SENTINEL, sizeof found);
+    memset(&val, SENTINEL, sizeof val);
+    memset(&len, SENTINEL, sizeof len);
+    switch (op) {
+    case RO_PUT_BATCH_NEW:
+        return store_put_batch(s, &id, "new", 3);
+    case RO_PUT_BATCH_AGAIN:
+        return store_put_batch(s, &old, "newer", 5);
+    case RO_PUT_NS:
+        return store_put_ns(s, 1, 2, "ns", 2);
+    case RO_PUT_CERT:
+        return store_put_cert(s, 2, "cert", 4);
+    case RO_PUT_TX:
+        return store_put_tx(s, &id, "tx", 2);
+    case RO_GET_BATCH:
+        rv = store_get_batch(s, &old, &val, &len);
+        return oom_got(rv, &found, val, len, "old");
+    case RO_GET_NS:
+        rv = store_get_ns(s, 1, 1, &val, &len);
+        return oom_got(rv, &found, val, len, "ns-old");
+    case RO_GET_CERT:
+        rv = store_get_cert_from(s, 0, &found, &val, &len);
+        if (rv == 0) {
+            ASSERT_EQ(found, (hs_height_t)1);
+            memset(&found, SENTINEL, sizeof found);
+        }
+        return oom_got(rv, &found, val, len, "cert-old");
+    default:
+        rv = store_get_tx(s, &old, &val, &len);
+        return oom_got(rv, &found, val, len, "tx-old");
+    }
+}
+
+/* The store after @op failed (@done false) or succeeded. */
+static void rollup_op_check(struct store *s, enum rollup_op op, bool done)
+{
+    struct seq_hash id = make_id(0x40, RO_BASE);
+    struct seq_hash old = make_id(0x40, 0);
+
+    ASSERT_EQ(has_batch(s, &id, "new"), done && op == RO_PUT_BATCH_NEW ? 1 : 0);
+    ASSERT_EQ(
+        has_batch(s, &old, done && op == RO_PUT_BATCH_AGAIN ? "newer" : "old"),
+        1);
+    ASSERT_EQ(has_ns(s, 1, 2, "ns"), done && op == RO_PUT_NS ? 1 : 0);
+    ASSERT_EQ(has_cert_from(s, 2, 2, "cert"), done && op == RO_PUT_CERT);
+    ASSERT_EQ(has_tx(s, &id, "tx"), done && op == RO_PUT_TX ? 1 : 0);
+    ASSERT_EQ(has_ns(s, 1, 1, "ns-old"), 1);
+    ASSERT_EQ(has_cert_from(s, 0, 1, "cert-old"), 1);
+    ASSERT_EQ(has_tx(s, &old, "tx-old"), 1);
+}
+
+static void check_rollup_oom(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct seq_hash id;
+    unsigned long nth;
+    int op;
+    int sticky;
+    int rv;
+    uint8_t i;
+
+    for (op = 0; op < N_ROLLUP_OPS; op++) {
+        /* A get allocates once: a sticky failure would be the same. */
+        for (sticky = 0; sticky <= (op < RO_GET_BATCH); sticky++) {
+            for (nth = 1; nth < 50; nth++) {
+                ASSERT_OK(f->open(f, &s));
+                for (i = 0; i < RO_BASE; i++) {
+                    id = make_id(0x40, i);
+                    ASSERT_OK(store_put_batch(s, &id, i == 0 ? "old" : "x",
+                                              i == 0 ? 3 : 1));
+                }
+                ASSERT_OK(store_put_ns(s, 1, 1, "ns-old", 6));
+                ASSERT_OK(store_put_cert(s, 1, "cert-old", 8));
+                id = make_id(0x40, 0);
+                ASSERT_OK(store_put_tx(s, &id, "tx-old", 6));
+                ASSERT_OK(store_sync(s));
+
+                seq_alloc_fail_at(nth, sticky);
+                rv = rollup_op_run(s, (enum rollup_op)op);
+                seq_alloc_fail_at(0, 0);
+                if (rv != 0) {
+                    ASSERT_ERR(rv, SEQ_ENOMEM);
+                }
+                rollup_op_check(s, (enum rollup_op)op, rv == 0);
+                ASSERT_OK(store_sync(s));
+                crash_and_reopen(f, &s);
+                rollup_op_check(s, (enum rollup_op)op, rv == 0);
+                f->destroy(f, s);
+                if (rv == 0) {
+                    break;
+                }
+            }
+            ASSERT_LT(nth, 50);
+        }
+    }
+}
+
+TEST(store, rollup_out_of_memory_at_each_allocation)
+{
+    FOR_EACH_STORE(check_rollup_oom);
+}
+
+/* A model of the rollup path, as for the consensus records below: batches
+ * (with deletes) and certificates, checked by get, scan and get_cert_from
+ * after random writes, syncs and crashes. */
+#define RM_IDS     12
+#define RM_HEIGHTS 10
+
+struct rollup_model {
+    int batch[RM_IDS];    /* Variant + 1, or 0 when absent. */
+    int cert[RM_HEIGHTS]; /* Variant + 1, or 0; heights 3 apart. */
+};
+
+static struct seq_hash rm_id(size_t i)
+{
+    /* Spread over the first byte, and mixed in the last one. */
+    return make_id((uint8_t)(i * 20), (uint8_t)(255 - i));
+}
+
+static void rm_value(int variant, char *buf)
+{
+    snprintf(buf, SCAN_VAL_MAX, "%.*s", variant, "vvvvvvv");
+}
+
+static void rm_check(struct store *s, const struct rollup_model *m)
+{
+    struct seq_hash ids[RM_IDS];
+    char vals[RM_IDS][SCAN_VAL_MAX];
+    const char *val_ptrs[RM_IDS];
+    char buf[SCAN_VAL_MAX];
+    size_t n = 0;
+    size_t i;
+    size_t j;
+
+    for (i = 0; i < RM_IDS; i++) {
+        struct seq_hash id = rm_id(i);
+
+        if (m->batch[i] != 0) {
+            rm_value(m->batch[i] - 1, vals[n]);
+            ASSERT_EQ(has_batch(s, &id, vals[n]), 1);
+            ids[n] = id;
+            val_ptrs[n] = vals[n];
+            n++;
+        } else {
+            ASSERT_EQ(has_batch(s, &id, NULL), 0);
+        }
+    }
+    check_scan(s, ids, val_ptrs, n);
+    /* From every height: the next certificate at or above it. */
+    for (i = 0; i <= 3 * RM_HEIGHTS; i++) {
+        j = (i + 2) / 3; /* The first model height (3 j) >= i. */
+        while (j < RM_HEIGHTS && m->cert[j] == 0) {
+            j++;
+        }
+        if (j < RM_HEIGHTS) {
+            rm_value(m->cert[j] - 1, buf);
+            ASSERT_EQ(has_cert_from(s, i, 3 * j, buf), 1);
+        } else {
+            ASSERT_EQ(has_cert_from(s, i, 0, NULL), 0);
+        }
+    }
+}
+
+static void rm_write(struct store *s,
+                     struct rollup_model *cur,
+                     struct seq_rng *rng)
+{
+    size_t i = (size_t)seq_rng_below(rng, RM_IDS);
+    int v = (int)seq_rng_below(rng, 4);
+    struct seq_hash id = rm_id(i);
+    char buf[SCAN_VAL_MAX];
+
+    rm_value(v, buf);
+    switch (seq_rng_below(rng, 3)) {
+    case 0:
+        ASSERT_OK(store_put_batch(s, &id, buf, strlen(buf)));
+        cur->batch[i] = v + 1;
+        break;
+    case 1:
+        ASSERT_OK(store_del_batch(s, &id));
+        cur->batch[i] = 0;
+        break;
+    default:
+        i %= RM_HEIGHTS;
+        ASSERT_OK(store_put_cert(s, 3 * i, buf, strlen(buf)));
+        cur->cert[i] = v + 1;
+        break;
+    }
+}
+
+static void check_rollup_random(struct store_factory *f)
+{
+    struct store *s = NULL;
+    struct rollup_model cur;
+    struct rollup_model synced;
+    struct seq_rng rng;
+    int step;
+
+    seq_rng_seed(&rng, test_seed());
+    memset(&cur, 0, sizeof cur);
+    memset(&synced, 0, sizeof synced);
+    ASSERT_OK(f->open(f, &s));
+    for (step = 0; step < 1200; step++) {
+        uint64_t dice = seq_rng_below(&rng, 100);
+
+        if (dice < 10) {
+            ASSERT_OK(store_sync(s));
+            synced = cur;
+        } else if (dice < 14) {
+            crash_and_reopen(f, &s);
+            cur = synced;
+        } else {
+            rm_write(s, &cur, &rng);
+        }
+        if (step % 7 == 0 || dice < 14) {
+            rm_check(s, &cur);
+        }
+    }
+    f->destroy(f, s);
+}
+
+TEST(store, rollup_random_writes_deletes_and_crashes_match_a_model)
+{
+    FOR_EACH_STORE(check_rollup_random);
 }
 
 /* ---- Crashes. ---- */

@@ -4,8 +4,10 @@
  * opener of a directory, in this process or another, is refused with a
  * message that says why; values the store did not write (garbage put
  * straight into a column family with the RocksDB C API) read back as
- * SEQ_ECORRUPT, never as a crash or as data; the column families of the
- * layout exist; a torn last WAL record costs only the last sync, while a
+ * SEQ_ECORRUPT, never as a crash or as data, and so do keys of the wrong
+ * length that a scan meets; the column families of the layout exist, and
+ * a database from before the cert and tx families opens and gains them; a
+ * torn last WAL record costs only the last sync, while a
  * damaged earlier one fails the open instead of silently rolling back past
  * synced writes; user meta keys cannot reach internal ones; the TC encoding
  * holds at its bounds; the stats count syncs; and a process that dies with
@@ -491,7 +493,8 @@ static bool has_name(char **names, size_t n, const char *want)
 static void check_families(const char *path)
 {
     static const char *const want[] = { "default", "blocks", "height",  "qc",
-                                        "safety",  "meta",   "batches", "ns" };
+                                        "safety",  "meta",   "batches", "ns",
+                                        "cert",    "tx" };
     rocksdb_options_t *opts;
     char **names;
     char *err = NULL;
@@ -523,6 +526,109 @@ TEST(store_rocks, column_families_exist_after_open)
     store_close(open_ok(t.path));
     check_families(t.path);
     tmp_remove(&t);
+}
+
+/* Drop family @cf from the open raw database: what a database written
+ * before that family existed looks like. */
+static void raw_drop(struct raw_db *raw, const char *cf)
+{
+    char *err = NULL;
+    size_t i;
+
+    for (i = 0; i < raw->n; i++) {
+        if (strcmp(raw->names[i], cf) == 0) {
+            break;
+        }
+    }
+    ASSERT_LT(i, raw->n);
+    rocksdb_drop_column_family(raw->db, raw->cf[i], &err);
+    if (err != NULL) {
+        fprintf(stderr, "  drop %s: %s\n", cf, err);
+    }
+    ASSERT_TRUE(err == NULL);
+}
+
+/* A database of the layout before issue 4 added the cert and tx families:
+ * it opens, gains both (empty), keeps what it held, and takes their
+ * records like any other. */
+TEST(store_rocks, database_without_cert_and_tx_families_opens)
+{
+    static const char *const old_families[] = { "default", "blocks", "height",
+                                                "qc",      "safety", "meta",
+                                                "batches", "ns" };
+    struct tmp t;
+    struct store *s;
+    struct raw_db raw;
+    struct hs_block b[2];
+    struct seq_hash id;
+    struct seq_hash tx;
+    hs_height_t height;
+    hs_height_t found;
+    rocksdb_options_t *opts;
+    char **names;
+    char *err = NULL;
+    void *val;
+    size_t len;
+    size_t n;
+    size_t i;
+
+    make_chain(b, 2, test_seed());
+    memset(id.bytes, 0x42, SEQ_HASH_LEN);
+    memset(tx.bytes, 0x77, SEQ_HASH_LEN);
+    tmp_make(&t);
+    s = open_ok(t.path);
+    ASSERT_OK(store_put_block(s, &b[0]));
+    ASSERT_OK(store_put_commit(s, 1, &b[0].id));
+    ASSERT_OK(store_put_batch(s, &id, "batch", 5));
+    ASSERT_OK(store_put_ns(s, 9, 1, "ns", 2));
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+
+    raw_open(&raw, t.path);
+    raw_drop(&raw, "cert");
+    raw_drop(&raw, "tx");
+    raw_close(&raw);
+    opts = rocksdb_options_create();
+    names = rocksdb_list_column_families(opts, t.path, &n, &err);
+    ASSERT_TRUE(err == NULL);
+    ASSERT_EQ(n, sizeof old_families / sizeof old_families[0]);
+    for (i = 0; i < n; i++) {
+        ASSERT_TRUE(has_name(names, n, old_families[i]));
+    }
+    rocksdb_list_column_families_destroy(names, n);
+    rocksdb_options_destroy(opts);
+
+    s = open_ok(t.path);
+    ASSERT_EQ(has_block(s, &b[0]), 1);
+    ASSERT_OK(store_committed_height(s, &height));
+    ASSERT_EQ(height, 1u);
+    ASSERT_OK(store_get_batch(s, &id, &val, &len));
+    ASSERT_EQ(len, (size_t)5);
+    ASSERT_MEMEQ(val, "batch", 5);
+    seq_free(val);
+    ASSERT_ERR(store_get_cert_from(s, 0, &found, &val, &len), SEQ_ENOTFOUND);
+    ASSERT_ERR(store_get_tx(s, &tx, &val, &len), SEQ_ENOTFOUND);
+    ASSERT_OK(store_put_cert(s, 1, "cert", 4));
+    ASSERT_OK(store_put_tx(s, &tx, "where", 5));
+    ASSERT_OK(store_put_block(s, &b[1]));
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+    check_families(t.path);
+
+    s = open_ok(t.path);
+    ASSERT_OK(store_get_cert_from(s, 0, &found, &val, &len));
+    ASSERT_EQ(found, 1u);
+    ASSERT_EQ(len, (size_t)4);
+    ASSERT_MEMEQ(val, "cert", 4);
+    seq_free(val);
+    ASSERT_OK(store_get_tx(s, &tx, &val, &len));
+    ASSERT_EQ(len, (size_t)5);
+    ASSERT_MEMEQ(val, "where", 5);
+    seq_free(val);
+    ASSERT_EQ(has_block(s, &b[1]), 1);
+    store_close(s);
+    tmp_remove(&t);
+    free_chain(b, 2);
 }
 
 /* ---- The write-ahead log. ---- */
@@ -803,6 +909,98 @@ TEST(store_rocks, garbage_values_read_as_corrupt)
     store_close(s);
     tmp_remove(&t);
     free_chain(b, 4);
+}
+
+static int scan_count(void *arg,
+                      const struct seq_hash *id,
+                      const void *val,
+                      size_t len)
+{
+    (void)id;
+    (void)val;
+    (void)len;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+/* The rollup families (K1, K2): a value without the tag, or a key of the
+ * wrong length where a scan or get_cert_from meets it, is SEQ_ECORRUPT
+ * naming the record; the records around it still read. */
+TEST(store_rocks, garbage_in_rollup_families_reads_as_corrupt)
+{
+    struct tmp t;
+    struct store *s;
+    struct raw_db raw;
+    struct seq_hash good;
+    struct seq_hash bad;
+    struct seq_hash tx;
+    hs_height_t found;
+    uint8_t ns_key[16];
+    uint8_t key[9];
+    void *val;
+    size_t len;
+    size_t n;
+
+    memset(good.bytes, 0x10, SEQ_HASH_LEN);
+    memset(bad.bytes, 0x20, SEQ_HASH_LEN);
+    memset(tx.bytes, 0x30, SEQ_HASH_LEN);
+    tmp_make(&t);
+    s = open_ok(t.path);
+    ASSERT_OK(store_put_batch(s, &good, "good", 4));
+    ASSERT_OK(store_put_cert(s, 5, "c5", 2));
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+
+    raw_open(&raw, t.path);
+    raw_put(&raw, "batches", bad.bytes, SEQ_HASH_LEN, "", 0);
+    raw_put(&raw, "tx", tx.bytes, SEQ_HASH_LEN, "\x02zz", 3);
+    be64(ns_key, 1);
+    be64(ns_key + 8, 2);
+    raw_put(&raw, "ns", ns_key, sizeof ns_key, "", 0);
+    be64(key, 3);
+    raw_put(&raw, "cert", key, 8, "", 0);
+    raw_close(&raw);
+
+    s = open_ok(t.path);
+    expect_corrupt(s, store_get_batch(s, &bad, &val, &len),
+                   "batches/2020202020202020");
+    expect_corrupt(s, store_get_tx(s, &tx, &val, &len), "tx/3030303030303030");
+    expect_corrupt(s, store_get_ns(s, 1, 2, &val, &len), "ns/1/2");
+    expect_corrupt(s, store_get_cert_from(s, 0, &found, &val, &len), "cert/3");
+    n = 0;
+    expect_corrupt(s, store_scan_batches(s, scan_count, &n), "batches/2020");
+    ASSERT_EQ(n, (size_t)1); /* The good one, before the bad one. */
+    ASSERT_OK(store_get_cert_from(s, 4, &found, &val, &len));
+    ASSERT_EQ(found, 5u);
+    seq_free(val);
+    /* Overwritten by the store, the records read again. */
+    ASSERT_OK(store_put_batch(s, &bad, "fixed", 5));
+    ASSERT_OK(store_put_cert(s, 3, "c3", 2));
+    ASSERT_OK(store_sync(s));
+    n = 0;
+    ASSERT_OK(store_scan_batches(s, scan_count, &n));
+    ASSERT_EQ(n, (size_t)2);
+    store_close(s);
+
+    /* Keys of the wrong length: a 31-byte batch id, and a 9-byte cert
+     * key that sorts between heights 4 and 5. */
+    raw_open(&raw, t.path);
+    raw_put_tagged(&raw, "batches", bad.bytes, SEQ_HASH_LEN - 1, "x", 1);
+    be64(key, 4);
+    key[8] = 0;
+    raw_put_tagged(&raw, "cert", key, sizeof key, "x", 1);
+    raw_close(&raw);
+    s = open_ok(t.path);
+    n = 0;
+    expect_corrupt(s, store_scan_batches(s, scan_count, &n),
+                   "batches/(31-byte key)");
+    expect_corrupt(s, store_get_cert_from(s, 4, &found, &val, &len),
+                   "cert/(9-byte key)");
+    ASSERT_OK(store_get_cert_from(s, 0, &found, &val, &len));
+    ASSERT_EQ(found, 3u);
+    seq_free(val);
+    store_close(s);
+    tmp_remove(&t);
 }
 
 /* Write @body (behind the tag, or as is when @tagged is false) as meta

@@ -1,0 +1,325 @@
+/* Parsers for what clients send (net_parse.h). Each one accepts exactly
+ * one spelling of a value: a number has no sign, space or 21st digit, a
+ * base64 string has one encoding, a path has no extra slash. Refusing the
+ * odd spellings keeps what two validators accept the same, and leaves no
+ * corner where an overflow or a partial parse could hide. */
+
+#include "net_parse.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "seq_alloc.h"
+#include "seq_err.h"
+#include "seq_hex.h"
+
+#define U64_MAX_DIGITS 20
+
+int net_parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (s == NULL || len == 0 || len > U64_MAX_DIGITS) {
+        return SEQ_EINVAL;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned d;
+
+        if (s[i] < '0' || s[i] > '9') {
+            return SEQ_EINVAL;
+        }
+        d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return SEQ_EINVAL; /* Would pass UINT64_MAX. */
+        }
+        v = v * 10 + d;
+    }
+    *out = v;
+    return SEQ_OK;
+}
+
+/* ---- Base64 --------------------------------------------------------------
+ */
+
+/* The value of one alphabet character, or -1. */
+static int b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+int net_base64_decoded_len(const char *in, size_t len, size_t *out_len)
+{
+    size_t pad = 0;
+
+    if (len % 4 != 0) {
+        return SEQ_EINVAL;
+    }
+    if (len > 0 && in[len - 1] == '=') {
+        pad = in[len - 2] == '=' ? 2 : 1;
+    }
+    *out_len = len / 4 * 3 - pad;
+    return SEQ_OK;
+}
+
+int net_base64_decode(const char *in,
+                      size_t len,
+                      uint8_t *out,
+                      size_t cap,
+                      size_t *out_len)
+{
+    size_t n, i, o = 0;
+
+    if (net_base64_decoded_len(in, len, &n) != 0) {
+        return SEQ_EINVAL;
+    }
+    if (n > cap) {
+        return SEQ_ETOOBIG;
+    }
+    for (i = 0; i < len; i += 4) {
+        bool last = i + 4 == len;
+        int v[4];
+        unsigned k, chars = 4;
+        uint32_t word;
+
+        if (last && in[i + 3] == '=') {
+            chars = in[i + 2] == '=' ? 2 : 3;
+        }
+        for (k = 0; k < 4; k++) {
+            v[k] = k < chars ? b64_value(in[i + k]) : 0;
+            if (v[k] < 0) {
+                return SEQ_EINVAL; /* Outside the alphabet, or a '='
+                                    * before the end. */
+            }
+        }
+        word = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+               (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        /* Padding must cover unused bits that are zero: "QQ==" and not
+         * "QR==" for "A". */
+        if ((chars == 2 && (word & 0xffff) != 0) ||
+            (chars == 3 && (word & 0xff) != 0)) {
+            return SEQ_EINVAL;
+        }
+        out[o++] = (uint8_t)(word >> 16);
+        if (chars > 2) {
+            out[o++] = (uint8_t)(word >> 8);
+        }
+        if (chars > 3) {
+            out[o++] = (uint8_t)word;
+        }
+    }
+    *out_len = o;
+    return SEQ_OK;
+}
+
+/* ---- Paths ---------------------------------------------------------------
+ */
+
+/* If @s starts with @prefix, the rest of it; else NULL. */
+static const char *skip_prefix(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+static int route_error(struct net_route *out,
+                       enum net_route_kind kind,
+                       const char *error)
+{
+    out->kind = kind;
+    out->error = error;
+    return SEQ_EINVAL;
+}
+
+/* "/v1/namespaces/<N>/blocks/<height>" and "/v1/namespaces/<N>/stream",
+ * @rest being what follows "/v1/namespaces/". */
+static int route_namespace(const char *rest, struct net_route *out)
+{
+    const char *slash = strchr(rest, '/');
+    const char *tail, *height;
+    enum net_route_kind kind;
+    uint64_t ns, h = 0;
+
+    if (slash == NULL) {
+        return SEQ_ENOTFOUND;
+    }
+    tail = slash + 1;
+    height = skip_prefix(tail, "blocks/");
+    if (height != NULL) {
+        kind = NET_ROUTE_NS_BLOCK;
+    } else if (strcmp(tail, "stream") == 0) {
+        kind = NET_ROUTE_NS_STREAM;
+    } else {
+        return SEQ_ENOTFOUND;
+    }
+    if (net_parse_u64(rest, (size_t)(slash - rest), &ns) != 0) {
+        return route_error(out, kind, "bad_namespace");
+    }
+    if (kind == NET_ROUTE_NS_BLOCK &&
+        (net_parse_u64(height, strlen(height), &h) != 0 || h == 0)) {
+        return route_error(out, kind, "bad_height");
+    }
+    out->kind = kind;
+    out->ns = ns;
+    out->height = h;
+    out->error = NULL;
+    return SEQ_OK;
+}
+
+int net_route_parse(const char *path, struct net_route *out)
+{
+    static const struct {
+        const char *path;
+        enum net_route_kind kind;
+    } fixed[] = {
+        { "/v1/status", NET_ROUTE_STATUS }, { "/v1/tx", NET_ROUTE_TX_SUBMIT },
+        { "/livez", NET_ROUTE_LIVEZ },      { "/readyz", NET_ROUTE_READYZ },
+        { "/metrics", NET_ROUTE_METRICS },
+    };
+    const char *rest;
+    uint64_t h;
+    size_t i;
+
+    if (path == NULL) {
+        return SEQ_ENOTFOUND;
+    }
+    for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        if (strcmp(path, fixed[i].path) == 0) {
+            memset(out, 0, sizeof *out);
+            out->kind = fixed[i].kind;
+            return SEQ_OK;
+        }
+    }
+    rest = skip_prefix(path, "/v1/blocks/");
+    if (rest != NULL) {
+        if (net_parse_u64(rest, strlen(rest), &h) != 0) {
+            return route_error(out, NET_ROUTE_BLOCK, "bad_height");
+        }
+        memset(out, 0, sizeof *out);
+        out->kind = NET_ROUTE_BLOCK;
+        out->height = h;
+        return SEQ_OK;
+    }
+    rest = skip_prefix(path, "/v1/tx/");
+    if (rest != NULL) {
+        struct seq_hash hash;
+
+        if (strlen(rest) != 2 * SEQ_HASH_LEN ||
+            seq_hex_decode(rest, hash.bytes, SEQ_HASH_LEN) != 0) {
+            return route_error(out, NET_ROUTE_TX_GET, "bad_hash");
+        }
+        memset(out, 0, sizeof *out);
+        out->kind = NET_ROUTE_TX_GET;
+        out->hash = hash;
+        return SEQ_OK;
+    }
+    rest = skip_prefix(path, "/v1/namespaces/");
+    if (rest != NULL) {
+        return route_namespace(rest, out);
+    }
+    return SEQ_ENOTFOUND;
+}
+
+/* ---- The POST /v1/tx body ------------------------------------------------
+ */
+
+static int body_error(const char **code,
+                      const char **why,
+                      const char *c,
+                      const char *w)
+{
+    *code = c;
+    *why = w;
+    return SEQ_EINVAL;
+}
+
+int net_tx_body_parse(const char *body,
+                      size_t len,
+                      size_t max_payload,
+                      struct net_tx_body *out,
+                      const char **code,
+                      const char **why)
+{
+    json_t *root, *ns, *payload;
+    const char *text;
+    size_t text_len, n;
+    uint8_t *buf;
+    json_int_t id;
+    int rv;
+
+    *code = NULL;
+    *why = NULL;
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    if (root == NULL) {
+        return body_error(code, why, "malformed_json",
+                          "the body is not one JSON value");
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return body_error(code, why, "malformed_json",
+                          "the body must be a JSON object");
+    }
+    ns = json_object_get(root, "namespace");
+    payload = json_object_get(root, "payload");
+    if (ns == NULL || payload == NULL) {
+        json_decref(root);
+        return body_error(code, why, "bad_request",
+                          "\"namespace\" and \"payload\" are required");
+    }
+    id = json_is_integer(ns) ? json_integer_value(ns) : -1;
+    if (id < 0) {
+        json_decref(root);
+        return body_error(code, why, "bad_namespace",
+                          "\"namespace\" must be a non-negative integer");
+    }
+    if (!json_is_string(payload)) {
+        json_decref(root);
+        return body_error(code, why, "bad_payload",
+                          "\"payload\" must be a base64 string");
+    }
+    text = json_string_value(payload);
+    text_len = json_string_length(payload);
+    if (net_base64_decoded_len(text, text_len, &n) != 0) {
+        json_decref(root);
+        return body_error(code, why, "bad_payload",
+                          "\"payload\" is not padded base64");
+    }
+    if (n > max_payload) {
+        json_decref(root);
+        return SEQ_ETOOBIG;
+    }
+    buf = seq_malloc(n); /* 0 gives a valid block (seq_alloc.h). */
+    if (buf == NULL) {
+        json_decref(root);
+        return SEQ_ENOMEM;
+    }
+    rv = net_base64_decode(text, text_len, buf, n, &n);
+    json_decref(root);
+    if (rv != 0) {
+        seq_free(buf);
+        return body_error(code, why, "bad_payload",
+                          "\"payload\" is not strict base64");
+    }
+    out->ns = (uint64_t)id;
+    out->payload = buf;
+    out->len = n;
+    return SEQ_OK;
+}

@@ -1,0 +1,82 @@
+/* Pure parsers for the client-facing ports (net_http.c, net_client.c):
+ * strict decimal numbers, strict base64, the HTTP API's paths and the
+ * POST /v1/tx body (DESIGN §5). No I/O and no state: every byte they see
+ * comes from a client, so every length is checked and nothing is asserted
+ * on input. Outputs are set only on success, except where said. */
+
+#ifndef SEQ_NET_NET_PARSE_H
+#define SEQ_NET_NET_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seq_hash.h"
+
+/* A decimal number: 1 to 20 digits, nothing else (no sign, no space), at
+ * most UINT64_MAX. Returns 0 with *out, or SEQ_EINVAL. */
+int net_parse_u64(const char *s, size_t len, uint64_t *out);
+
+/* Strict base64 (RFC 4648 §4): the standard alphabet, a length that is a
+ * multiple of 4, '=' only as the last one or two characters, and zero
+ * bits where the last character pads (one encoding per byte string).
+ * net_base64_decoded_len returns 0 with the exact decoded length of @in
+ * (checking the length and padding only). net_base64_decode writes it to
+ * @out (@cap bytes): 0 with *out_len, SEQ_EINVAL (not strict base64),
+ * SEQ_ETOOBIG (more than @cap bytes; nothing written). On SEQ_EINVAL @out
+ * may be partly written. */
+int net_base64_decoded_len(const char *in, size_t len, size_t *out_len);
+int net_base64_decode(const char *in,
+                      size_t len,
+                      uint8_t *out,
+                      size_t cap,
+                      size_t *out_len);
+
+/* The HTTP API's paths (net_http.c). */
+enum net_route_kind {
+    NET_ROUTE_STATUS = 1, /* /v1/status */
+    NET_ROUTE_BLOCK,      /* /v1/blocks/<height>: height (0 allowed) */
+    NET_ROUTE_TX_SUBMIT,  /* /v1/tx */
+    NET_ROUTE_TX_GET,     /* /v1/tx/<64 hex>: hash */
+    NET_ROUTE_NS_BLOCK,   /* /v1/namespaces/<N>/blocks/<height>: ns, height */
+    NET_ROUTE_NS_STREAM,  /* /v1/namespaces/<N>/stream: ns */
+    NET_ROUTE_LIVEZ,      /* /livez */
+    NET_ROUTE_READYZ,     /* /readyz */
+    NET_ROUTE_METRICS,    /* /metrics */
+};
+
+struct net_route {
+    enum net_route_kind kind;
+    uint64_t ns;
+    uint64_t height;
+    struct seq_hash hash;
+    const char *error; /* SEQ_EINVAL: the error code, static. */
+};
+
+/* Matches @path (the URL path, without the query) exactly: no trailing
+ * slash, no empty or extra segment. Returns 0 with *out, SEQ_ENOTFOUND
+ * (no such path), or SEQ_EINVAL for a known path with a bad argument:
+ * out->kind says which path and out->error the code ("bad_height",
+ * "bad_namespace", "bad_hash"). Namespace block heights start at 1. */
+int net_route_parse(const char *path, struct net_route *out);
+
+/* A POST /v1/tx body, {"namespace": N, "payload": "<base64>"}: a JSON
+ * object (no duplicate members; others are ignored) whose "namespace" is
+ * a non-negative integer and whose "payload" is a strict base64 string. */
+struct net_tx_body {
+    uint64_t ns;
+    uint8_t *payload; /* Owned: seq_free(). Never NULL on success. */
+    size_t len;
+};
+
+/* Returns 0 with *out; SEQ_EINVAL with *code ("malformed_json",
+ * "bad_namespace", "bad_payload", "bad_request") and *why (static text);
+ * SEQ_ETOOBIG (the payload decodes to more than @max_payload bytes); or
+ * SEQ_ENOMEM. */
+int net_tx_body_parse(const char *body,
+                      size_t len,
+                      size_t max_payload,
+                      struct net_tx_body *out,
+                      const char **code,
+                      const char **why);
+
+#endif /* SEQ_NET_NET_PARSE_H */
