@@ -220,7 +220,8 @@ static enum MHD_Result reply_full(struct net_http *http,
     char secs[16];
 
     http->stats.tx_full++;
-    snprintf(secs, sizeof secs, "%" PRIu32, ms == 0 ? 1 : (ms + 999) / 1000);
+    snprintf(secs, sizeof secs, "%" PRIu64,
+             ms == 0 ? 1 : ((uint64_t)ms + 999) / 1000);
     return reply_json_header(
         conn, MHD_HTTP_TOO_MANY_REQUESTS,
         json_pack("{s:s, s:s, s:I}", "error", "mempool full, retry later",

@@ -780,6 +780,8 @@ int net_node_run(const struct net_node_options *options,
     int rv;
 
     memset(&node, 0, sizeof node);
+    /* Tickets start at 1: nothing counts as durable before a sync. */
+    node.write_turn = 1;
     node.io.impl = &node;
     node.io.persist_safety = io_persist_safety;
     node.io.persist_block = io_persist_block;

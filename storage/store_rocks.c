@@ -119,6 +119,7 @@ static const char *const cf_names[N_CF] = {
 #define BLOOM_BITS     10.0                 /* Per key: about 1% false hits. */
 #define MAX_WAL_BYTES  ((uint64_t)64 << 20) /* Then flush old families. */
 #define INFO_LOG_BYTES ((size_t)16 << 20)   /* RocksDB's own LOG files, */
+#define SYNC_CHUNK_BYTES ((uint64_t)1 << 20) /* Write-back step. */
 #define KEEP_INFO_LOGS 4                    /* and how many to keep. */
 
 /* The TC value body: epoch, round and n_sigs, then per signature the
@@ -1334,6 +1335,13 @@ static rocksdb_options_t *make_options(bool compress)
     /* Small families (safety, meta) pin old WAL files until flushed; this
      * bounds the WAL and so the replay time at open. */
     rocksdb_options_set_max_total_wal_size(opts, MAX_WAL_BYTES);
+    /* Write table files and the WAL back to disk as they grow, 1 MiB at a
+     * time, instead of leaving megabytes dirty for a flush or compaction
+     * to force out at once: on ext4 (data=ordered) the next WAL sync
+     * would wait for all of it, a stall of hundreds of ms every loop turn
+     * then has to absorb. */
+    rocksdb_options_set_bytes_per_sync(opts, SYNC_CHUNK_BYTES);
+    rocksdb_options_set_wal_bytes_per_sync(opts, SYNC_CHUNK_BYTES);
     rocksdb_options_set_max_log_file_size(opts, INFO_LOG_BYTES);
     rocksdb_options_set_keep_log_file_num(opts, KEEP_INFO_LOGS);
     return opts;

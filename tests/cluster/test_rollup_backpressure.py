@@ -12,8 +12,14 @@ while HTTP load continues (~150 tx/s of 1-2 KiB payloads over the three
 rollups, to all four validators).
 
 During the window: node0 answers /livez, keeps committing and accepting,
-its VmRSS grows by less than 64 MiB, and it sends the stopped executor no
-more than its credit (seq_client_blocks_sent_total). Then SIGCONT and
+it sends the stopped executor no more than its credit
+(seq_client_blocks_sent_total) and the stalled stream far fewer lines than
+heights (seq_http_stream_blocks_total), and its VmRSS stays bounded. Every
+node's RSS grows under this load by about RocksDB's memtable (~55 MiB
+here, dropping at a flush), so the bound is relative: node0's growth may
+exceed the largest growth among the other three (same load, no stalled
+consumer) by less than 16 MiB; and absolutely it stays below 128 MiB.
+Then SIGCONT and
 reading again: the executor applies every acked rollup-1 transaction
 exactly once, and the stream yields every height from `from` exactly
 once, in order, whose rollup-1 entries are exactly the acked ones, the
@@ -30,7 +36,8 @@ PAUSE_S = 30.0
 RATE = 150
 PAYLOAD = (1024, 2048)
 CREDITS = 64
-RSS_LIMIT_KIB = 64 * 1024
+RSS_EXTRA_KIB = 16 * 1024
+RSS_LIMIT_KIB = 128 * 1024
 NODE = 0
 NS = 1
 
@@ -64,22 +71,22 @@ def test(c, t, args):
     time.sleep(3)  # The load is running; RSS baseline under load.
 
     m0 = c.metrics(NODE)
-    rss0 = c.rss_kib(NODE)
-    others0 = {i: c.rss_kib(i) for i in range(1, c.n)}
+    rss0 = {i: c.rss_kib(i) for i in range(c.n)}
     h0 = c.height(NODE)
     ex.pause()
     t_pause = time.monotonic()
     t.log("SIGSTOP the executor (pid %d) and stop reading the stream at "
-          "height %s; node0 VmRSS %d KiB" % (ex.pid(), h0, rss0))
-    rss_max = rss0
+          "height %s; VmRSS KiB %s" % (ex.pid(), h0, rss0))
+    rss_max = dict(rss0)
     live_bad = []
     samples = 0
     while time.monotonic() - t_pause < PAUSE_S:
         time.sleep(0.5)
         samples += 1
-        rss = c.rss_kib(NODE)
-        if rss is not None:
-            rss_max = max(rss_max, rss)
+        for i in range(c.n):
+            rss = c.rss_kib(i)
+            if rss is not None:
+                rss_max[i] = max(rss_max[i], rss)
         try:
             st, _ = c.http_json(NODE, "/livez", timeout=2)
         except (OSError, ValueError) as e:
@@ -88,19 +95,24 @@ def test(c, t, args):
             live_bad.append(st)
     h1 = c.height(NODE)
     m1 = c.metrics(NODE)
-    others1 = {i: c.rss_kib(i) for i in range(1, c.n)}
+    rss1 = {i: c.rss_kib(i) for i in range(c.n)}
     with sub.lock:
         acked_now = len(sub.acked)
-    grow = rss_max - rss0
-    t.measure("node0 VmRSS over the %.0fs window" % PAUSE_S,
-              "%d KiB -> max %d KiB (+%d KiB); other nodes %s -> %s" %
-              (rss0, rss_max, grow, others0, others1))
+    grow = {i: rss_max[i] - rss0[i] for i in range(c.n)}
+    t.measure("VmRSS KiB over the %.0fs window" % PAUSE_S,
+              "before %s, max %s, after %s, growth %s" %
+              (rss0, rss_max, rss1, grow))
     t.check(c.running(NODE) and not live_bad, "node0 answers /livez "
             "throughout", "%d samples, bad %s" % (samples, live_bad[:3]))
     t.check(h1 is not None and h0 is not None and h1 - h0 >= 30,
             "node0 keeps committing meanwhile", "height %s -> %s" % (h0, h1))
-    t.check(grow < RSS_LIMIT_KIB, "node0 VmRSS grows by less than %d MiB" %
-            (RSS_LIMIT_KIB // 1024), "+%d KiB" % grow)
+    peers = max(grow[i] for i in range(c.n) if i != NODE)
+    t.check(grow[NODE] - peers < RSS_EXTRA_KIB, "node0's VmRSS grows by "
+            "less than %d MiB more than its peers'" %
+            (RSS_EXTRA_KIB // 1024), "node0 +%d KiB, peers at most +%d KiB"
+            % (grow[NODE], peers))
+    t.check(grow[NODE] < RSS_LIMIT_KIB, "node0's VmRSS grows by less than "
+            "%d MiB" % (RSS_LIMIT_KIB // 1024), "+%d KiB" % grow[NODE])
     sent = (m1["seq_client_blocks_sent_total"] -
             m0["seq_client_blocks_sent_total"])
     dropped = (m1["seq_client_replies_dropped_total"] -
