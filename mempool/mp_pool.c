@@ -643,7 +643,11 @@ static int batch_acceptable(const struct mp_pool *pool,
             }
         }
     }
-    if (slot->n >= pool->config.max_batches_per_author) {
+    /* A fetched batch is one a proposal or a commit needs: it makes room
+     * (mp_pool_add_batch) instead of waiting for room that only the
+     * commit it blocks would free. */
+    if (slot->n >= pool->config.max_batches_per_author &&
+        (expected_id == NULL || b->author == pool->config.self)) {
         return SEQ_EFULL;
     }
     return SEQ_OK;
@@ -689,6 +693,13 @@ int mp_pool_add_batch(struct mp_pool *pool,
         }
         mp_batch_free(b);
         return rv;
+    }
+    if (pool->authors[b->author].n >= c->max_batches_per_author) {
+        /* A wanted batch evicts its author's last held one (which a later
+         * fetch brings back if it is needed). */
+        struct author_slot *slot = &pool->authors[b->author];
+        mp_pool_release(pool, slot->batches[slot->n - 1]);
+        pool->stats.batches_evicted++;
     }
     hold(pool, b);
     pool->stats.batches_added++;

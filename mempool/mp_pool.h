@@ -123,6 +123,7 @@ struct mp_stats {
     uint64_t batches_sealed;
     uint64_t batches_added;
     uint64_t batches_rejected;
+    uint64_t batches_evicted; /* Made room for a fetched batch. */
     uint64_t committed_txs;
     uint64_t committed_dropped; /* Duplicates dropped at commit. */
 };
@@ -235,7 +236,10 @@ int mp_pool_tick(struct mp_pool *pool,
  *                validator or not @from, same seq as a held batch of the
  *                author, wrong id, unknown namespace or payload above its
  *                namespace's limit;
- *   SEQ_EFULL    the author already has max_batches_per_author held;
+ *   SEQ_EFULL    the author already has max_batches_per_author held (a
+ *                fetched batch of a peer instead evicts that author's
+ *                last held batch: a wanted batch must never wait for
+ *                room that only the commit it blocks would free);
  *   SEQ_EINVAL   @from is not a validator (a caller bug);
  *   SEQ_ENOMEM.
  * Nothing changes unless it returns 0. */

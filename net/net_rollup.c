@@ -75,6 +75,8 @@
 #define COMMITS_PER_TURN     64
 #define WANT_TRIES           20
 #define MAX_WANTED           65536
+#define MAX_WANTED_PROPOSAL  4096
+#define SERVE_BYTES_PER_TURN (16u * 1024 * 1024)
 #define RETRY_AFTER_MS       500
 
 static const char meta_height[] = "rollup_height";
@@ -92,7 +94,9 @@ struct ublock {
 
 struct wanted {
     struct seq_hash id;
+    hs_node_t from; /* Who should hold it: asked first. */
     unsigned tries;
+    uint64_t next_ms; /* Not asked again before. */
     bool for_commit;
 };
 
@@ -100,6 +104,7 @@ struct wanted {
 struct pending_commit {
     uint64_t height;
     struct seq_hash id;
+    struct seq_hash ns_root;
     hs_node_t author;
     uint8_t *payload;
     size_t len;
@@ -130,11 +135,9 @@ struct net_rollup {
     /* Batches wanted (fetch), with whom to ask. */
     struct wanted *wanted;
     size_t n_wanted, cap_wanted;
-    hs_node_t wanted_from;
-    uint64_t next_fetch_ms;
-    unsigned fetch_round;
     bool payload_waiting; /* check_payload said EAGAIN. */
     bool batches_arrived; /* Since the last on_payload_ready. */
+    uint64_t served_bytes[HS_MAX_VALIDATORS]; /* This turn, per peer. */
     struct rollup_stats stats;
 };
 
@@ -409,18 +412,42 @@ static int ns_root_of(const struct mp_block_txs *txs, struct seq_hash *root)
 
 /* ---- Fetching batches ---------------------------------------------------- */
 
-/* Batches we lack. Those a commit needs are fetched until they come (a QC
- * means f+1 honest validators hold them); those only a proposal needs are
- * given up after WANT_TRIES requests, so that a leader naming batches
- * nobody has cannot keep us asking forever. */
-static void want(struct net_rollup *r,
+/* Batches we lack. Each is asked of whoever should hold it first (the
+ * proposal's leader or the block's author), then of the other validators
+ * in turn, at most every FETCH_RETRY_MS. Those a commit needs are fetched
+ * until they come (a QC means f+1 honest validators hold them on disk);
+ * those only a proposal needs are given up after WANT_TRIES requests, so
+ * that a leader naming batches nobody has cannot keep us asking. */
+static bool take_from_store(struct net_node *node, const struct seq_hash *id)
+{
+    void *val = NULL;
+    size_t len = 0;
+    int rv;
+
+    if (store_get_batch(node->store, id, &val, &len) != 0) {
+        return false;
+    }
+    rv = mp_pool_add_batch(node->rollup->pool, node->self, val, len, id);
+    seq_free(val);
+    if (rv == 0 || rv == SEQ_EEXIST) {
+        node->rollup->batches_arrived = true;
+        return true;
+    }
+    return false;
+}
+
+static void want(struct net_node *node,
                  const struct seq_hash *ids,
                  size_t n,
                  hs_node_t from,
                  bool for_commit)
 {
-    size_t i, j;
+    struct net_rollup *r = node->rollup;
+    size_t i, j, n_proposal = 0;
 
+    for (j = 0; j < r->n_wanted; j++) {
+        n_proposal += !r->wanted[j].for_commit;
+    }
     for (i = 0; i < n; i++) {
         for (j = 0; j < r->n_wanted; j++) {
             if (seq_hash_eq(&r->wanted[j].id, &ids[i])) {
@@ -431,25 +458,31 @@ static void want(struct net_rollup *r,
             r->wanted[j].for_commit |= for_commit;
             continue;
         }
+        /* Ours already, but released from the pool (a restart, or a
+         * batch committed before and named again): no need to ask. */
+        if (take_from_store(node, &ids[i])) {
+            continue;
+        }
+        if (r->n_wanted >= MAX_WANTED ||
+            (!for_commit && n_proposal >= MAX_WANTED_PROPOSAL)) {
+            return;
+        }
         if (r->n_wanted == r->cap_wanted) {
             size_t cap = r->cap_wanted == 0 ? 64 : r->cap_wanted * 2;
-            struct wanted *p;
-            if (r->n_wanted >= MAX_WANTED) {
-                return;
-            }
-            p = seq_realloc(r->wanted, cap * sizeof *p);
+            struct wanted *p = seq_realloc(r->wanted, cap * sizeof *p);
             if (p == NULL) {
                 return;
             }
             r->wanted = p;
             r->cap_wanted = cap;
         }
+        memset(&r->wanted[r->n_wanted], 0, sizeof r->wanted[0]);
         r->wanted[r->n_wanted].id = ids[i];
-        r->wanted[r->n_wanted].tries = 0;
+        r->wanted[r->n_wanted].from = from;
         r->wanted[r->n_wanted].for_commit = for_commit;
         r->n_wanted++;
+        n_proposal += !for_commit;
     }
-    r->wanted_from = from;
 }
 
 static bool is_wanted(struct net_rollup *r, const struct seq_hash *id, bool drop)
@@ -467,18 +500,29 @@ static bool is_wanted(struct net_rollup *r, const struct seq_hash *id, bool drop
     return false;
 }
 
-/* Ask for what we lack: first whoever we think holds it, then the other
- * validators in turn, at most every FETCH_RETRY_MS. */
+/* Who to ask for @w now: its holder first, then the others in turn. */
+static hs_node_t fetch_target(const struct net_node *node,
+                              const struct wanted *w)
+{
+    uint32_t n = node->validators.n;
+    hs_node_t to = (hs_node_t)((w->from + w->tries) % n);
+
+    if (to == node->self) {
+        to = (hs_node_t)((to + 1) % n);
+    }
+    return to;
+}
+
 static void fetch(struct net_node *node)
 {
     struct net_rollup *r = node->rollup;
-    struct wire_blob ids[FETCH_MAX_IDS];
-    hs_node_t to;
-    uint8_t *frame;
-    size_t len, n, i;
+    uint32_t n_val = node->validators.n;
+    struct wire_blob *ids;
+    size_t count[HS_MAX_VALIDATORS];
+    size_t i;
+    int pass;
 
-    if (r->n_wanted == 0 || node->now_ms < r->next_fetch_ms ||
-        node->validators.n < 2) {
+    if (r->n_wanted == 0 || n_val < 2) {
         return;
     }
     i = 0;
@@ -489,26 +533,44 @@ static void fetch(struct net_node *node)
             i++;
         }
     }
-    if (r->n_wanted == 0) {
+    ids = seq_calloc((size_t)n_val * FETCH_MAX_IDS, sizeof *ids);
+    if (ids == NULL) {
         return;
     }
-    n = r->n_wanted < FETCH_MAX_IDS ? r->n_wanted : FETCH_MAX_IDS;
-    for (i = 0; i < n; i++) {
-        ids[i].buf = r->wanted[i].id.bytes;
-        ids[i].len = SEQ_HASH_LEN;
-        r->wanted[i].tries++;
+    memset(count, 0, sizeof count);
+    /* What commits need goes first. */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < r->n_wanted; i++) {
+            struct wanted *w = &r->wanted[i];
+            hs_node_t to;
+
+            if (w->for_commit != (pass == 0) || w->next_ms > node->now_ms) {
+                continue;
+            }
+            to = fetch_target(node, w);
+            if (count[to] == FETCH_MAX_IDS) {
+                continue;
+            }
+            ids[to * FETCH_MAX_IDS + count[to]].buf = w->id.bytes;
+            ids[to * FETCH_MAX_IDS + count[to]].len = SEQ_HASH_LEN;
+            count[to]++;
+            w->tries++;
+            w->next_ms = node->now_ms + FETCH_RETRY_MS;
+        }
     }
-    to = (hs_node_t)((r->wanted_from + r->fetch_round) % node->validators.n);
-    if (to == node->self) {
-        to = (to + 1) % node->validators.n;
+    for (i = 0; i < n_val; i++) {
+        uint8_t *frame;
+        size_t len;
+
+        if (count[i] > 0 &&
+            wire_encode_rollup(WIRE_FRAME_BATCH_REQUEST,
+                               &ids[i * FETCH_MAX_IDS], count[i], &frame,
+                               &len) == 0) {
+            node_outbox_frame(node, (hs_node_t)i, frame, len);
+            r->stats.batch_requests_sent++;
+        }
     }
-    r->fetch_round++;
-    r->next_fetch_ms = node->now_ms + FETCH_RETRY_MS;
-    if (wire_encode_rollup(WIRE_FRAME_BATCH_REQUEST, ids, n, &frame, &len) ==
-        0) {
-        node_outbox_frame(node, to, frame, len);
-        r->stats.batch_requests_sent++;
-    }
+    seq_free(ids);
 }
 
 /* ---- hs_io hooks ----------------------------------------------------------- */
@@ -604,19 +666,25 @@ static int io_check_payload(struct hs_io *io, const struct hs_block *block)
     rv = mp_pool_check_payload(r->pool, block->payload, block->payload_len,
                                &missing, &n_missing);
     if (rv == SEQ_EAGAIN) {
-        want(r, missing, n_missing, block->author, false);
+        want(node, missing, n_missing, block->author, false);
         seq_free(missing);
         r->payload_waiting = true;
         fetch(node);
         return SEQ_EAGAIN;
+    }
+    if (rv == SEQ_ENOMEM) {
+        return SEQ_EAGAIN; /* Not the block's fault: try again. */
     }
     if (rv != 0) {
         r->stats.payload_refused++;
         return SEQ_EBADMSG;
     }
     rv = ancestors_of(r, &block->parent_id, block->height, &anc, &n_anc);
-    if (rv == SEQ_ENOTFOUND) {
-        return SEQ_EAGAIN; /* The core fetches the parents first. */
+    if (rv == SEQ_ENOTFOUND || rv == SEQ_ENOMEM) {
+        /* Only if remembering an ancestor ran out of memory: retry when
+         * batches next arrive. */
+        r->payload_waiting = true;
+        return SEQ_EAGAIN;
     }
     if (rv == 0) {
         rv = mp_pool_block_txs(r->pool, block->height, block->payload,
@@ -625,7 +693,7 @@ static int io_check_payload(struct hs_io *io, const struct hs_block *block)
     }
     seq_free(anc);
     if (rv == SEQ_EAGAIN) {
-        want(r, missing, n_missing, block->author, false);
+        want(node, missing, n_missing, block->author, false);
         seq_free(missing);
         r->payload_waiting = true;
         fetch(node);
@@ -634,6 +702,10 @@ static int io_check_payload(struct hs_io *io, const struct hs_block *block)
     if (rv == 0) {
         rv = ns_root_of(txs, &root);
         mp_block_txs_free(txs);
+    }
+    if (rv == SEQ_ENOMEM) {
+        r->payload_waiting = true;
+        return SEQ_EAGAIN;
     }
     if (rv != 0) {
         r->stats.payload_refused++;
@@ -753,6 +825,7 @@ void net_rollup_on_commit(struct net_node *node, const struct hs_block *b)
     c->len = b->payload_len;
     c->height = b->height;
     c->id = b->id;
+    c->ns_root = b->ns_root;
     c->author = b->author;
     r->n_commits++;
 }
@@ -865,7 +938,7 @@ static void materialize(struct net_node *node)
                                 &missing, &n_missing);
         }
         if (rv == SEQ_EAGAIN) {
-            want(r, missing, n_missing, c->author, true);
+            want(node, missing, n_missing, c->author, true);
             seq_free(missing);
             fetch(node);
             return;
@@ -880,6 +953,15 @@ static void materialize(struct net_node *node)
         rv = leaves_of(txs, &leaves);
         if (rv == 0) {
             rv = root_of_leaves(leaves, txs->n_ns, &root);
+        }
+        if (rv == 0 && !seq_hash_eq(&root, &c->ns_root)) {
+            /* 2f+1 validators signed a root these entries do not give
+             * (R1): serving them would hand clients unverifiable data. */
+            SEQ_LOGE(LOG_MOD,
+                     "entries of height %" PRIu64
+                     " do not match the committed namespace root; stopping",
+                     c->height);
+            rv = SEQ_ECORRUPT;
         }
         if (rv == 0) {
             rv = stage_entries(node, c->height, txs, leaves);
@@ -925,6 +1007,15 @@ static void add_batch(struct net_node *node,
     if (solicited && !is_wanted(r, &id, false)) {
         return; /* Not asked for: ignore. */
     }
+    if (!solicited) {
+        void *rec = NULL;
+        size_t rlen = 0;
+        if (store_get_tx(node->store, &id, &rec, &rlen) == 0) {
+            seq_free(rec); /* Committed long ago: a replay. */
+            r->stats.batches_bad++;
+            return;
+        }
+    }
     rv = mp_pool_add_batch(r->pool, from, buf, len, solicited ? &id : NULL);
     if (rv == SEQ_EEXIST) {
         is_wanted(r, &id, true);
@@ -945,13 +1036,18 @@ static void serve_request(struct net_node *node,
                           hs_node_t from,
                           const struct wire_rollup *req)
 {
+    struct net_rollup *r = node->rollup;
     struct wire_blob out[WIRE_MAX_BATCHES];
     void *owned[WIRE_MAX_BATCHES];
     size_t n = 0, total = 0, i;
     uint8_t *frame;
     size_t len;
 
-    for (i = 0; i < req->n && n < WIRE_MAX_BATCHES; i++) {
+    /* A peer gets at most FETCH_MAX_IDS batches per request and
+     * SERVE_BYTES_PER_TURN per turn: asking costs it little, answering
+     * costs us reads and outbox memory. */
+    for (i = 0; i < req->n && i < FETCH_MAX_IDS && n < WIRE_MAX_BATCHES;
+         i++) {
         struct seq_hash id;
         void *val = NULL;
         size_t vlen = 0;
@@ -960,7 +1056,8 @@ static void serve_request(struct net_node *node,
         if (store_get_batch(node->store, &id, &val, &vlen) != 0) {
             continue;
         }
-        if (total + vlen > WIRE_MAX_FRAME / 2) {
+        if (total + vlen > WIRE_MAX_FRAME / 2 ||
+            r->served_bytes[from] + total + vlen > SERVE_BYTES_PER_TURN) {
             seq_free(val);
             break;
         }
@@ -970,10 +1067,11 @@ static void serve_request(struct net_node *node,
         out[n].len = vlen;
         n++;
     }
+    r->served_bytes[from] += total;
     if (n > 0 && wire_encode_rollup(WIRE_FRAME_BATCH_RESPONSE, out, n, &frame,
                                     &len) == 0) {
         node_outbox_frame(node, from, frame, len);
-        node->rollup->stats.batch_requests_served++;
+        r->stats.batch_requests_served++;
     }
     for (i = 0; i < n; i++) {
         seq_free(owned[i]);
@@ -1068,12 +1166,15 @@ bool net_rollup_covers_acks(const struct net_node *node)
 {
     struct mp_stats st;
 
+    /* A batch sealed but not yet returned by mp_pool_tick (our held
+     * batches at their cap) is not on disk: its acks wait. */
     mp_pool_stats(node->rollup->pool, &st);
-    return st.open_txs == 0;
+    return st.open_txs == 0 && st.queued_batches == 0;
 }
 
 void net_rollup_after_sync(struct net_node *node)
 {
+    memset(node->rollup->served_bytes, 0, sizeof node->rollup->served_bytes);
     node->rollup->served = node->rollup->materialized;
 }
 
@@ -1459,15 +1560,17 @@ static int restore_window(struct net_node *node)
                 struct seq_hash *p = seq_realloc(hashes, c * sizeof *p);
                 if (p == NULL) {
                     rv = SEQ_ENOMEM;
+                    seq_free(e.txs);
                 } else {
                     hashes = p;
                     cap = c;
                 }
             }
-            for (j = 0; rv == 0 && j < e.n; j++) {
-                mp_tx_hash(ns, e.txs[j].payload, e.txs[j].len, &hashes[n++]);
-            }
             if (rv == 0) {
+                for (j = 0; j < e.n; j++) {
+                    mp_tx_hash(ns, e.txs[j].payload, e.txs[j].len,
+                               &hashes[n++]);
+                }
                 seq_free(e.txs);
             }
             seq_free(val);

@@ -1159,6 +1159,7 @@ class NsStream:
         """The next namespace block as JSON; None at the end of the
         stream. socket.timeout if none comes in time."""
         line = self.resp.readline()
+        self.last_len = len(line)
         if not line:
             return None
         return json.loads(line.decode())

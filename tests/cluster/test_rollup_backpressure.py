@@ -13,8 +13,11 @@ rollups, to all four validators).
 
 During the window: node0 answers /livez, keeps committing and accepting,
 it sends the stopped executor no more than its credit
-(seq_client_blocks_sent_total) and the stalled stream far fewer lines than
-heights (seq_http_stream_blocks_total), and its VmRSS stays bounded. Every
+(seq_client_blocks_sent_total), it produces for the stalled stream no
+more bytes than the socket buffers hold (the lines counted by
+seq_http_stream_blocks_total during the window, measured when read
+afterwards, against net.ipv4.tcp_wmem's maximum plus our SO_RCVBUF), and
+its VmRSS stays bounded. Every
 node's RSS grows under this load by about RocksDB's memtable (~55 MiB
 here, dropping at a flush), so the bound is relative: node0's growth may
 exceed the largest growth among the other three (same load, no stalled
@@ -36,10 +39,19 @@ PAUSE_S = 30.0
 RATE = 150
 PAYLOAD = (1024, 2048)
 CREDITS = 64
+RCVBUF = 16384
 RSS_EXTRA_KIB = 16 * 1024
 RSS_LIMIT_KIB = 128 * 1024
 NODE = 0
 NS = 1
+
+
+def tcp_wmem_max():
+    try:
+        with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+            return int(f.read().split()[2])
+    except (OSError, ValueError, IndexError):
+        return 4 * 1024 * 1024
 
 
 def test(c, t, args):
@@ -54,7 +66,7 @@ def test(c, t, args):
               "state %s; log:\n%s" % (ex.state(), ex.log_tail()))
 
     frm = c.height(NODE)
-    stream = cluster.NsStream(c, NODE, NS, frm, rcvbuf=16384, timeout=10)
+    stream = cluster.NsStream(c, NODE, NS, frm, rcvbuf=RCVBUF, timeout=10)
     t.require(stream.status == 200, "GET /v1/namespaces/%d/stream?from=%d "
               "answers 200" % (NS, frm), "status %d" % stream.status)
     first = stream.next_block()
@@ -127,9 +139,13 @@ def test(c, t, args):
             % (sent, h1 - h0))
     t.check(dropped == 0, "and drops no reply to it",
             "seq_client_replies_dropped_total +%d" % dropped)
-    t.check(sblocks < (h1 - h0) // 2, "the stalled stream is not fed the "
-            "heights that kept coming (back-pressure)",
-            "%d stream lines in %d heights" % (sblocks, h1 - h0))
+    t.check(m1["seq_http_streams_opened_total"] == 1 and
+            m1["seq_http_streams"] == 1, "ours is node0's only stream",
+            "opened %d, open %d" % (m1["seq_http_streams_opened_total"],
+                                     m1["seq_http_streams"]))
+    # Lines [p0, p1) of our stream were produced during the window.
+    p0 = int(m0["seq_http_stream_blocks_total"])
+    p1 = int(m1["seq_http_stream_blocks_total"])
     t.log("load: %d acked so far" % acked_now)
 
     ex.resume()
@@ -158,6 +174,7 @@ def test(c, t, args):
 
     # The stream: every height once, in order; entries as acked.
     stream.settimeout(30)
+    sizes = [stream.last_len]
     heights = [int(first["height"])]
     entries = {int(first["height"]): [e["tx_hash"] for e in
                                       first["entries"]]}
@@ -168,6 +185,7 @@ def test(c, t, args):
             blk = stream.next_block()
             if blk is None:
                 break
+            sizes.append(stream.last_len)
             h = int(blk["height"])
             if h != heights[-1] + 1:
                 order_bad.append((heights[-1], h))
@@ -187,6 +205,16 @@ def test(c, t, args):
             "the stream yields every height %d..%d exactly once, in order" %
             (frm, end), "problems %s; last height %d" %
             (order_bad[:3], heights[-1]))
+    produced = sum(sizes[p0:p1])
+    would = sum(sizes[p0:])
+    bound = tcp_wmem_max() + 2 * RCVBUF + 64 * 1024 + max(sizes) + (512 << 10)
+    t.measure("stream bytes node0 produced while the reader stalled",
+              "%d KiB in %d lines (the heights of the window and after "
+              "are %d KiB; bound %d KiB)" % (produced >> 10, p1 - p0,
+                                             would >> 10, bound >> 10))
+    t.check(produced <= bound, "node0 produced for the stalled stream no "
+            "more than the socket buffers hold (back-pressure)",
+            "%d bytes, bound %d" % (produced, bound))
     seen = [h for hs in entries.values() for h in hs]
     dups = len(seen) - len(set(seen))
     missing = [h for h in want if h not in set(seen)]

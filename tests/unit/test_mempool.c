@@ -858,6 +858,39 @@ TEST(mempool, peer_batches_capped_per_author)
     mp_pool_free(pool);
 }
 
+/* A batch a commit waits for is fetched with its id: it must get in even
+ * when its author's slot is full (the slot empties only through the very
+ * commit it blocks), by evicting the author's last held batch. */
+TEST(mempool, fetched_batch_evicts_when_author_full)
+{
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    uint8_t raw[256];
+    uint64_t ns[1] = { NS_A };
+    uint32_t lens[1] = { 1 };
+    struct seq_hash id, last;
+    uint64_t seq;
+    size_t len;
+
+    c.max_batches_per_author = 3;
+    pool = pool_new(&c);
+    for (seq = 1; seq <= 3; seq++) {
+        len = make_batch(raw, 3, seq, 1, ns, lens, 1);
+        ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
+        seq_sha256(raw, len, &last);
+    }
+    len = make_batch(raw, 3, 9, 1, ns, lens, 1);
+    seq_sha256(raw, len, &id);
+    ASSERT_ERR(mp_pool_add_batch(pool, 3, raw, len, NULL), SEQ_EFULL);
+    /* Fetched (from anyone, with its expected id): admitted. */
+    ASSERT_OK(mp_pool_add_batch(pool, 1, raw, len, &id));
+    ASSERT_TRUE(mp_pool_get_batch(pool, &id) != NULL);
+    ASSERT_TRUE(mp_pool_get_batch(pool, &last) == NULL);
+    ASSERT_EQ(stats_of(pool).held_batches, 3u);
+    ASSERT_EQ(stats_of(pool).batches_evicted, 1u);
+    mp_pool_free(pool);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Payloads                                                               */
 
