@@ -45,8 +45,8 @@
 #define SEQC_MAX_SUBMIT     4096       /* Transactions in one Submit. */
 #define SEQC_MAX_MSG        (4u * 1024 * 1024) /* Client-port request. */
 /* A reply (a namespace block can be as large as a block's payload). */
-#define SEQC_MAX_REPLY      (32u * 1024 * 1024)
-#define SEQC_MAX_CREDITS    1024 /* Outstanding subscription credits. */
+#define SEQC_MAX_REPLY   (32u * 1024 * 1024)
+#define SEQC_MAX_CREDITS 1024 /* Outstanding subscription credits. */
 
 /* ---- Genesis ------------------------------------------------------------ */
 

@@ -622,8 +622,7 @@ static void propose(struct hs_core *core)
     p->block.justify = core->high_qc;
     if (core->io->make_payload != NULL &&
         core->io->make_payload(core->io, &parent->block, &p->block.payload,
-                               &p->block.payload_len,
-                               &p->block.ns_root) != 0) {
+                               &p->block.payload_len, &p->block.ns_root) != 0) {
         seq_free(p->block.payload);
         p->block.payload = NULL;
         p->block.payload_len = 0;

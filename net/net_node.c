@@ -131,7 +131,7 @@ static void io_commit(struct hs_io *io,
     node_note_io(node, store_put_block(node->store, block), "store block");
     node_note_io(node, store_put_qc(node->store, qc), "store qc");
     node_note_io(node, store_put_commit(node->store, block->height, &block->id),
-            "store commit");
+                 "store commit");
     node->stats.commits++;
     net_rollup_on_commit(node, block);
     /* Logged once durable (after the turn's sync), like everything else
@@ -348,7 +348,8 @@ json_t *node_status_json(const struct net_node *node)
     node_hex(&node->genesis.hash, genesis);
     node_hex(&tip->id, hash);
     return json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:I}",
+        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:I, "
+        "s:I}",
         "chain_id", node->genesis.chain_id, "genesis_hash", genesis, "moniker",
         node->config.moniker, "validator", (json_int_t)node->self, "height",
         (json_int_t)tip->height, "round", (json_int_t)round, "epoch",
@@ -356,7 +357,8 @@ json_t *node_status_json(const struct net_node *node)
         (json_int_t)hs_core_leader(node->core, round), "peers",
         (json_int_t)net_mesh_peers(node->mesh), "catching_up",
         hs_core_catching_up(node->core), "ready", node_ready(node),
-        "committed_hash", hash, "validators", (json_int_t)node->validators.n);
+        "committed_hash", hash, "validators", (json_int_t)node->validators.n,
+        "rollup_height", (json_int_t)net_rollup_height(node));
 }
 
 char *node_metrics_text(const struct net_node *node)
@@ -475,6 +477,12 @@ static int poll_timeout(struct net_node *node)
     }
     if (node->deadline_ms - now < wait) {
         wait = node->deadline_ms - now;
+    }
+    /* Admissions wait for the next sync: take the next turn at once (1 ms
+     * rather than 0, so that a node whose batches cannot seal does not
+     * spin). */
+    if (node->last_ticket > node->synced_turn && wait > 1) {
+        wait = 1;
     }
     return (int)net_http_timeout_ms(node, wait);
 }

@@ -99,6 +99,7 @@ struct net_node {
     uint64_t deadline_ms;
     uint64_t write_turn;  /* Ticket of admissions made now. */
     uint64_t synced_turn; /* Admissions with tickets <= this are durable. */
+    uint64_t last_ticket; /* The latest ticket handed out. */
     struct outbox_entry *outbox;
     size_t n_out, cap_out;
     struct commit_note *commits; /* This turn's, logged after the sync. */
@@ -168,7 +169,7 @@ int net_rollup_nsblock(struct net_node *node,
 void net_rollup_on_frame(struct net_node *node,
                          hs_node_t from,
                          const uint8_t *frame,
-                         size_t len); /* A non-consensus frame. */
+                         size_t len);               /* A non-consensus frame. */
 void net_rollup_before_sync(struct net_node *node); /* Seal, fetch, commit. */
 bool net_rollup_covers_acks(const struct net_node *node);
 void net_rollup_after_sync(struct net_node *node);
@@ -188,7 +189,7 @@ int net_rollup_recover_commits(struct net_node *node, uint64_t committed);
 int net_client_open(struct net_node *node); /* Binds config.client_listen. */
 void net_client_close(struct net_node *node);
 void *net_client_socket(struct net_node *node); /* For zmq_poll. */
-void net_client_drain(struct net_node *node); /* Requests (admissions). */
+void net_client_drain(struct net_node *node);   /* Requests (admissions). */
 /* After the sync: acks whose ticket is durable, then subscription blocks
  * within each subscriber's credits. */
 void net_client_after_sync(struct net_node *node);

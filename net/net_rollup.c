@@ -61,9 +61,9 @@
 #define LOG_MOD "rollup"
 
 /* Protocol constants: every validator must use the same (R1). */
-#define DEDUP_HEIGHTS     1024
-#define BATCH_MAX_TXS     4096
-#define BATCH_MAX_BYTES   (4u * 1024 * 1024)
+#define DEDUP_HEIGHTS   1024
+#define BATCH_MAX_TXS   4096
+#define BATCH_MAX_BYTES (4u * 1024 * 1024)
 /* A namespace block must fit one client-port reply (SEQC_MAX_REPLY,
  * 32 MiB): 8 MiB of payload plus at most 256 * 4096 entries' framing. */
 #define BLOCK_MAX_BATCHES 256
@@ -248,7 +248,8 @@ static int entries_decode(uint64_t ns,
 
 /* ---- Blocks we may need as ancestors ------------------------------------- */
 
-static struct ublock *find_block(struct net_rollup *r, const struct seq_hash *id)
+static struct ublock *find_block(struct net_rollup *r,
+                                 const struct seq_hash *id)
 {
     size_t i;
 
@@ -346,7 +347,8 @@ static int ancestors_of(struct net_rollup *r,
     return SEQ_OK;
 }
 
-/* ---- Namespace roots ------------------------------------------------------ */
+/* ---- Namespace roots ------------------------------------------------------
+ */
 
 /* Leaves of a block's entries (ascending ns), *out owned (seq_free). */
 static int leaves_of(const struct mp_block_txs *txs,
@@ -485,7 +487,9 @@ static void want(struct net_node *node,
     }
 }
 
-static bool is_wanted(struct net_rollup *r, const struct seq_hash *id, bool drop)
+static bool is_wanted(struct net_rollup *r,
+                      const struct seq_hash *id,
+                      bool drop)
 {
     size_t i;
 
@@ -562,10 +566,9 @@ static void fetch(struct net_node *node)
         uint8_t *frame;
         size_t len;
 
-        if (count[i] > 0 &&
-            wire_encode_rollup(WIRE_FRAME_BATCH_REQUEST,
-                               &ids[i * FETCH_MAX_IDS], count[i], &frame,
-                               &len) == 0) {
+        if (count[i] > 0 && wire_encode_rollup(WIRE_FRAME_BATCH_REQUEST,
+                                               &ids[i * FETCH_MAX_IDS],
+                                               count[i], &frame, &len) == 0) {
             node_outbox_frame(node, (hs_node_t)i, frame, len);
             r->stats.batch_requests_sent++;
         }
@@ -573,7 +576,8 @@ static void fetch(struct net_node *node)
     seq_free(ids);
 }
 
-/* ---- hs_io hooks ----------------------------------------------------------- */
+/* ---- hs_io hooks -----------------------------------------------------------
+ */
 
 static struct net_node *node_of(struct hs_io *io)
 {
@@ -830,7 +834,8 @@ void net_rollup_on_commit(struct net_node *node, const struct hs_block *b)
     r->n_commits++;
 }
 
-/* ---- Materializing commits (R3) -------------------------------------------- */
+/* ---- Materializing commits (R3) --------------------------------------------
+ */
 
 static int stage_entries(struct net_node *node,
                          uint64_t height,
@@ -867,8 +872,8 @@ static int stage_entries(struct net_node *node,
             put_u64(rec + 9, s->ns);
             put_u32(rec + 17, (uint32_t)j);
             if (rv == 0) {
-                rv = store_put_tx(node->store, &s->txs[j].hash, rec,
-                                  sizeof rec);
+                rv =
+                    store_put_tx(node->store, &s->txs[j].hash, rec, sizeof rec);
             }
         }
         if (rv == 0) {
@@ -991,7 +996,8 @@ static void materialize(struct net_node *node)
     }
 }
 
-/* ---- Frames from peers ----------------------------------------------------- */
+/* ---- Frames from peers -----------------------------------------------------
+ */
 
 static void add_batch(struct net_node *node,
                       hs_node_t from,
@@ -1046,8 +1052,7 @@ static void serve_request(struct net_node *node,
     /* A peer gets at most FETCH_MAX_IDS batches per request and
      * SERVE_BYTES_PER_TURN per turn: asking costs it little, answering
      * costs us reads and outbox memory. */
-    for (i = 0; i < req->n && i < FETCH_MAX_IDS && n < WIRE_MAX_BATCHES;
-         i++) {
+    for (i = 0; i < req->n && i < FETCH_MAX_IDS && n < WIRE_MAX_BATCHES; i++) {
         struct seq_hash id;
         void *val = NULL;
         size_t vlen = 0;
@@ -1107,7 +1112,8 @@ void net_rollup_on_frame(struct net_node *node,
     wire_rollup_free(&msg);
 }
 
-/* ---- The turn ------------------------------------------------------------- */
+/* ---- The turn -------------------------------------------------------------
+ */
 
 static void seal(struct net_node *node)
 {
@@ -1126,8 +1132,8 @@ static void seal(struct net_node *node)
             node_note_io(node, rv, "encode batch");
             return;
         }
-        node_note_io(node, store_put_batch(node->store, mp_batch_id(batch),
-                                           buf, len),
+        node_note_io(node,
+                     store_put_batch(node->store, mp_batch_id(batch), buf, len),
                      "store batch");
         blob.buf = buf;
         blob.len = len;
@@ -1189,7 +1195,8 @@ uint32_t net_rollup_retry_after_ms(const struct net_node *node)
     return RETRY_AFTER_MS;
 }
 
-/* ---- Admission and lookups --------------------------------------------------- */
+/* ---- Admission and lookups
+ * --------------------------------------------------- */
 
 int net_rollup_submit(struct net_node *node,
                       uint64_t ns,
@@ -1207,6 +1214,7 @@ int net_rollup_submit(struct net_node *node,
     if (net_genesis_namespace(&node->genesis, ns) == NULL) {
         return SEQ_ENOTFOUND;
     }
+    node->last_ticket = node->write_turn; /* The caller acks after it. */
     /* Committed long ago (beyond the mempool's window) is still a
      * duplicate: submission stays idempotent. */
     mp_tx_hash(ns, payload, len, &h);
@@ -1246,7 +1254,8 @@ enum mp_tx_state net_rollup_tx(struct net_node *node,
     return st == MP_TX_COMMITTED ? MP_TX_PENDING : st;
 }
 
-/* ---- Namespace blocks (R4) ----------------------------------------------------- */
+/* ---- Namespace blocks (R4)
+ * ----------------------------------------------------- */
 
 static int load_header(struct net_node *node,
                        uint64_t height,
@@ -1307,9 +1316,9 @@ static int load_cert(struct net_node *node,
         return SEQ_ECORRUPT;
     }
     rv = header_from_pb(pb->child, &out->child);
-    if (rv == 0 && (pb->child_qc == NULL ||
-                    pb->child_qc->block_id.len != SEQ_HASH_LEN ||
-                    pb->child_qc->n_sigs > SEQC_MAX_VALIDATORS)) {
+    if (rv == 0 &&
+        (pb->child_qc == NULL || pb->child_qc->block_id.len != SEQ_HASH_LEN ||
+         pb->child_qc->n_sigs > SEQC_MAX_VALIDATORS)) {
         rv = SEQ_ECORRUPT;
     }
     if (rv == 0) {
@@ -1490,7 +1499,8 @@ int net_rollup_nsblock(struct net_node *node,
     return SEQ_OK;
 }
 
-/* ---- Open, recover, close ---------------------------------------------------- */
+/* ---- Open, recover, close
+ * ---------------------------------------------------- */
 
 struct scan_ctx {
     struct net_node *node;
@@ -1620,12 +1630,11 @@ int net_rollup_open(struct net_node *node)
     cfg.n_namespaces = node->genesis.n_namespaces;
     cfg.max_tx_size = max_tx;
     /* Checked decimals (net_home.c). */
-    cfg.max_pending_txs = (uint32_t)strtoul(node->config.mempool_max_txs,
-                                            NULL, 10);
+    cfg.max_pending_txs =
+        (uint32_t)strtoul(node->config.mempool_max_txs, NULL, 10);
     cfg.max_pending_bytes = strtoull(node->config.mempool_max_bytes, NULL, 10);
     cfg.batch_max_txs = BATCH_MAX_TXS;
-    cfg.batch_max_bytes =
-        BATCH_MAX_BYTES > max_tx ? BATCH_MAX_BYTES : max_tx;
+    cfg.batch_max_bytes = BATCH_MAX_BYTES > max_tx ? BATCH_MAX_BYTES : max_tx;
     cfg.batch_interval_ms = 0; /* Seal every turn (R2). */
     cfg.max_batches_per_author = MAX_BATCHES_AUTHOR;
     cfg.block_max_batches = BLOCK_MAX_BATCHES;
@@ -1661,11 +1670,11 @@ int net_rollup_open(struct net_node *node)
         return rv;
     }
     r->served = r->materialized;
-    SEQ_LOGI(LOG_MOD,
-             "rollup state: %" PRIu32 " namespaces, entries up to height %" PRIu64
-             ", %zu batches held, %zu committed",
-             node->genesis.n_namespaces, r->materialized, ctx.held,
-             ctx.skipped);
+    SEQ_LOGI(
+        LOG_MOD,
+        "rollup state: %" PRIu32 " namespaces, entries up to height %" PRIu64
+        ", %zu batches held, %zu committed",
+        node->genesis.n_namespaces, r->materialized, ctx.held, ctx.skipped);
     return SEQ_OK;
 }
 
@@ -1683,8 +1692,8 @@ int net_rollup_recover_commits(struct net_node *node, uint64_t committed)
             rv = store_get_block(node->store, &id, &b);
         }
         if (rv != 0) {
-            SEQ_LOGE(LOG_MOD, "committed block %" PRIu64 " unreadable: %s",
-                     h, seq_strerror(rv));
+            SEQ_LOGE(LOG_MOD, "committed block %" PRIu64 " unreadable: %s", h,
+                     seq_strerror(rv));
             return rv == SEQ_ENOTFOUND ? SEQ_ECORRUPT : rv;
         }
         net_rollup_on_commit(node, &b);
@@ -1749,8 +1758,8 @@ void net_rollup_metrics(const struct net_node *node, FILE *f)
             st.rejected_full);
     COUNTER("mempool_committed_txs_total", "Transactions committed.",
             st.committed_txs);
-    COUNTER("mempool_committed_dropped_total",
-            "Duplicates dropped at commit.", st.committed_dropped);
+    COUNTER("mempool_committed_dropped_total", "Duplicates dropped at commit.",
+            st.committed_dropped);
     COUNTER("batches_sealed_total", "Batches sealed here.",
             r->stats.batches_sealed);
     COUNTER("batches_received_total", "Batches received from peers.",

@@ -1089,7 +1089,9 @@ int wire_decode_safety(const uint8_t *buf, size_t len, struct hs_safety *out)
  * ------------------------------------------------------------------------ */
 
 /* A varint at *pos, advancing it; false if truncated or over 10 bytes. */
-static bool read_varint(const uint8_t *buf, size_t len, size_t *pos,
+static bool read_varint(const uint8_t *buf,
+                        size_t len,
+                        size_t *pos,
                         uint64_t *out)
 {
     uint64_t v = 0;

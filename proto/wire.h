@@ -106,8 +106,8 @@ enum wire_frame_type {
     WIRE_FRAME_BATCH_RESPONSE = 18, /* Batches answering a request. */
 };
 
-#define WIRE_MAX_BATCHES    256
-#define WIRE_MAX_BATCH_IDS  4096
+#define WIRE_MAX_BATCHES   256
+#define WIRE_MAX_BATCH_IDS 4096
 
 /* The member number of the frame at @buf (2..31), read from its top-level
  * keys without decoding the body: a routing hint only, the full decode

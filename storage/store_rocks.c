@@ -115,12 +115,12 @@ static const char *const cf_names[N_CF] = {
 #define META_USER_PREFIX_LEN (sizeof META_USER_PREFIX - 1)
 
 /* Options: small, since a sequencer reads mostly what it just wrote. */
-#define CACHE_BYTES    ((size_t)8 << 20)    /* One LRU cache, all families. */
-#define BLOOM_BITS     10.0                 /* Per key: about 1% false hits. */
-#define MAX_WAL_BYTES  ((uint64_t)64 << 20) /* Then flush old families. */
-#define INFO_LOG_BYTES ((size_t)16 << 20)   /* RocksDB's own LOG files, */
-#define SYNC_CHUNK_BYTES ((uint64_t)1 << 20) /* Write-back step. */
-#define KEEP_INFO_LOGS 4                    /* and how many to keep. */
+#define CACHE_BYTES      ((size_t)8 << 20) /* One LRU cache, all families. */
+#define BLOOM_BITS       10.0              /* Per key: about 1% false hits. */
+#define MAX_WAL_BYTES    ((uint64_t)64 << 20) /* Then flush old families. */
+#define INFO_LOG_BYTES   ((size_t)16 << 20)   /* RocksDB's own LOG files, */
+#define SYNC_CHUNK_BYTES ((uint64_t)1 << 20)  /* Write-back step. */
+#define KEEP_INFO_LOGS   4                    /* and how many to keep. */
 
 /* The TC value body: epoch, round and n_sigs, then per signature the
  * signer, its high QC round and the signature; big-endian, no padding. */

@@ -117,6 +117,17 @@ def test(c, t, args):
     t.check(ok, "node%d restarts after SIGKILL and catches up to %d" %
             (VICTIM, top), "%.1fs, heights %s" % (took, last))
     t.measure("node%d catch-up" % VICTIM, "%.1fs to height %d" % (took, top))
+    # Namespace blocks are served up to the materialized height
+    # (seq_rollup_height), which may trail the committed one a little
+    # (net_rollup.c R3): wait for it too.
+    def served():
+        return all(c.metrics(i)["seq_rollup_height"] >= top
+                   for i in (0, VICTIM))
+    ok, took = cluster.wait_until(served, 60, 0.1)
+    t.check(ok, "node0 and node%d serve namespace blocks up to %d" %
+            (VICTIM, top), "%.1fs; seq_rollup_height %s" %
+            (took, {i: c.metrics(i).get("seq_rollup_height")
+                    for i in (0, VICTIM)}))
 
     heights = {ns: set() for ns in NAMESPACES}
     for name, e in execs.items():

@@ -104,9 +104,9 @@ struct sim_stats {
     uint64_t timers;     /* hs_core_on_tick calls. */
     uint64_t crashes;    /* Every kind. */
     uint64_t restarts;
-    uint64_t commits; /* commit() calls over all replicas. */
+    uint64_t commits;      /* commit() calls over all replicas. */
     uint64_t commit_certs; /* commit_cert() calls: one per 2-chain. */
-    uint64_t forks;   /* Proposals rewritten by twins_fork. */
+    uint64_t forks;        /* Proposals rewritten by twins_fork. */
 };
 
 /* Create the network and start every replica at virtual time 0. Copies

@@ -183,8 +183,7 @@ static void io_commit_cert(struct hs_io *io,
     struct sim_replica *r = io->impl;
 
     r->sim->stats.commit_certs++;
-    sim_check_commit_cert(&r->sim->chk, r->index, r->node, b0, child,
-                          child_qc);
+    sim_check_commit_cert(&r->sim->chk, r->index, r->node, b0, child, child_qc);
 }
 
 static void io_persist_tc(struct hs_io *io, const struct hs_tc *tc)
