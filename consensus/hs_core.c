@@ -39,6 +39,10 @@
  *   counter; asserts are for our own bugs only.
  * - Proposing is deferred to the end of the input (propose_due), so a
  *   replica that leads consecutive rounds does not recurse.
+ * - (P1) Idle pacing: with nothing to propose on an empty parent and
+ *   grandparent, a leader waits up to idle_block_ms (or until the driver
+ *   has payload) before proposing an empty block. Liveness only: the wait
+ *   is below the round timeout, and safety never looks at payloads.
  ******************************************************************************/
 
 #include "hs_core.h"
@@ -89,6 +93,11 @@ struct hs_core {
     hs_round_t proposed_round;
     hs_round_t timed_out_round;
     bool propose_due;
+    /* (P1) An idle leader's proposal for idle_round, held until
+     * idle_until_ms or until the driver has payload. */
+    bool propose_idle;
+    hs_round_t idle_round;
+    uint64_t idle_until_ms;
 
     /* At most one chain fetch at a time, towards fetch_id. */
     bool fetching;
@@ -154,6 +163,9 @@ static void arm_timer(struct hs_core *core)
     }
     if (core->propose_due) {
         deadline = core->now_ms;
+    }
+    if (core->propose_idle && core->idle_until_ms < deadline) {
+        deadline = core->idle_until_ms;
     }
     core->io->set_timer(core->io, deadline);
 }
@@ -581,6 +593,35 @@ static int on_proposal(struct hs_core *core,
     return accept_proposal(core, from, &p);
 }
 
+/* (P1) Whether a leader with nothing to propose should wait before
+ * proposing an empty block on @parent. Only when the parent and its
+ * parent are empty too: a block with entries still gets the two
+ * children that commit it (its child's QC travels in the grandchild) at
+ * once, and an idle chain makes a block per idle_block_ms instead of one
+ * per round trip, which is what executors, disks and CPUs pay for. */
+static bool idle_wait(struct hs_core *core,
+                      hs_round_t round,
+                      const struct hs_tree_node *parent)
+{
+    const struct hs_tree_node *grand = parent->parent;
+
+    if (core->config.idle_block_ms == 0 || core->io->has_payload == NULL ||
+        parent->block.payload_len != 0 ||
+        (grand != NULL && grand->block.payload_len != 0) ||
+        core->io->has_payload(core->io)) {
+        return false;
+    }
+    if (core->idle_round != round) {
+        core->idle_round = round;
+        core->idle_until_ms = core->now_ms + core->config.idle_block_ms;
+    }
+    if (core->now_ms >= core->idle_until_ms) {
+        return false;
+    }
+    core->propose_idle = true;
+    return true;
+}
+
 static void propose(struct hs_core *core)
 {
     hs_round_t round = current_round(core);
@@ -590,6 +631,7 @@ static void propose(struct hs_core *core)
     struct hs_proposal *p = &msg.u.proposal;
     int rv;
 
+    core->propose_idle = false; /* idle_wait() sets it again if need be. */
     if (core->config.follower ||
         hs_core_leader(core, round) != core->config.self ||
         core->proposed_round >= round) {
@@ -602,6 +644,9 @@ static void propose(struct hs_core *core)
         return; /* Wait for the certificate's block, or time out. */
     }
     parent = hs_tree_find(&core->tree, &core->high_qc.block_id);
+    if (parent != NULL && idle_wait(core, round, parent)) {
+        return;
+    }
     if (parent == NULL) {
         /* A commit pruned the high QC's block: only possible when more
          * than f replicas broke the rules (the mutation tests do). Do not
@@ -1070,7 +1115,7 @@ static void finish(struct hs_core *core)
     if (!core->fetching && core->has_pending_qc) {
         start_fetch(core, &core->pending_qc.block_id, core->validators.n);
     }
-    if (core->propose_due) {
+    if (core->propose_due || core->propose_idle) {
         core->propose_due = false;
         propose(core);
     }

@@ -24,6 +24,11 @@ struct hs_config {
     uint64_t max_timeout_ms; /* Back-off cap; 0 means 4 * base. */
     uint64_t seed;           /* PRNG seed (request target choice). */
     bool follower;           /* Never votes, times out or proposes. */
+    /* When > 0 and hs_io.has_payload is set: a leader with nothing to
+     * propose on an empty parent and grandparent waits up to this long
+     * (or until has_payload) before proposing an empty block. Must stay
+     * well below base_timeout_ms. 0: propose at once. */
+    uint64_t idle_block_ms;
     /* Optional fixed leaders: round r < n_schedule is led by
      * leader_schedule[r]; later rounds are round-robin. Copied. Used by
      * Twins scenarios; NULL in production. */

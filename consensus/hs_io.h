@@ -58,6 +58,11 @@ struct hs_io {
                         uint8_t **payload,
                         size_t *len,
                         struct seq_hash *ns_root);
+    /* Optional: whether make_payload would have something to propose
+     * (hs_config.idle_block_ms). When it changes from false to true, the
+     * driver calls hs_core_on_payload_ready() so a waiting leader proposes
+     * at once. */
+    bool (*has_payload)(struct hs_io *io);
     /* Optional: is @block's payload acceptable, and its ns_root the one
      * its entries give? 0 (vote), SEQ_EAGAIN (data missing; the driver
      * fetches it and calls hs_core_on_payload_ready()), or SEQ_EBADMSG

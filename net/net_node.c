@@ -61,6 +61,7 @@
 #define PATH_MAX_LEN        1024
 #define MAX_FRAMES_PER_TURN 512
 #define POLL_MAX_MS         200 /* Upper bound on one wait: SIGTERM latency. */
+#define IDLE_BLOCK_MS       100
 #define POLL_ITEMS          (NET_MESH_POLL_MAX + 2)
 
 static uint64_t clock_ms(void)
@@ -684,6 +685,11 @@ static int open_store_and_core(struct net_node *node, const char *home)
     config.self = node->self;
     config.validators = &node->validators;
     config.base_timeout_ms = node->genesis.base_timeout_ms;
+    /* An idle chain makes a block every IDLE_BLOCK_MS, not every round
+     * trip (hs_core.c (P1)); well below the round timeout. */
+    config.idle_block_ms = IDLE_BLOCK_MS < config.base_timeout_ms / 4
+                               ? IDLE_BLOCK_MS
+                               : config.base_timeout_ms / 4;
     config.seed = seed;
     rv = hs_core_new(&config, &rec.rec, &node->io, node->crypto, &node->core);
     if (rv == 0) {

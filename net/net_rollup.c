@@ -780,8 +780,17 @@ static void io_commit_cert(struct hs_io *io,
     seq_free(buf);
 }
 
+static bool io_has_payload(struct hs_io *io)
+{
+    struct mp_stats st;
+
+    mp_pool_stats(node_of(io)->rollup->pool, &st);
+    return st.held_batches > 0 || st.open_txs > 0 || st.queued_batches > 0;
+}
+
 void net_rollup_io(struct hs_io *io)
 {
+    io->has_payload = io_has_payload;
     io->make_payload = io_make_payload;
     io->check_payload = io_check_payload;
     io->commit_cert = io_commit_cert;
@@ -1115,7 +1124,8 @@ void net_rollup_on_frame(struct net_node *node,
 /* ---- The turn -------------------------------------------------------------
  */
 
-static void seal(struct net_node *node)
+/* Seals and stages our open batch; true if one was sealed. */
+static bool seal(struct net_node *node)
 {
     struct net_rollup *r = node->rollup;
     const struct mp_batch *batch;
@@ -1130,7 +1140,7 @@ static void seal(struct net_node *node)
         rv = mp_batch_encode(batch, &buf, &len);
         if (rv != 0) {
             node_note_io(node, rv, "encode batch");
-            return;
+            return sealed;
         }
         node_note_io(node,
                      store_put_batch(node->store, mp_batch_id(batch), buf, len),
@@ -1151,18 +1161,20 @@ static void seal(struct net_node *node)
         node_note_io(node, meta_put_u64(node->store, meta_seq, st.next_seq),
                      "store batch seq");
     }
+    return sealed;
 }
 
 void net_rollup_before_sync(struct net_node *node)
 {
     struct net_rollup *r = node->rollup;
 
-    seal(node);
-    if (r->batches_arrived && r->payload_waiting) {
+    if (seal(node)) {
+        r->batches_arrived = true; /* An idle leader may propose now. */
+    }
+    if (r->batches_arrived) {
         r->batches_arrived = false;
         r->payload_waiting = false;
         hs_core_on_payload_ready(node->core, node->now_ms);
-        seal(node); /* A proposal may have been made: nothing new, but cheap. */
     }
     materialize(node);
     fetch(node);

@@ -918,6 +918,7 @@ struct sim *sim_new(const struct sim_config *config)
     sim->core_config.epoch = SIM_EPOCH;
     sim->core_config.validators = &sim->validators;
     sim->core_config.base_timeout_ms = config->base_timeout_ms;
+    sim->core_config.idle_block_ms = config->idle_block_ms;
     sim->core_config.max_timeout_ms = config->max_timeout_ms;
     sim->core_config.leader_schedule = sim->leader_schedule;
     sim->core_config.n_schedule = config->n_schedule;

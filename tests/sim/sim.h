@@ -85,6 +85,9 @@ struct sim_config {
      * rule (justify round >= the TC's highest high_qc_round) must refuse
      * the fork; a core that skips the lock check is caught by S4. */
     bool twins_fork;
+    /* Idle chain (hs_core.c (P1)): blocks carry empty payloads, the driver
+     * never has payload, and leaders pace empty blocks by this; 0: off. */
+    uint64_t idle_block_ms;
     bool verbose; /* Keep the cores' trace lines in the event ring. */
     /* Optional: called on every commit by every replica, after the checks;
      * @block is borrowed for the call. */

@@ -186,6 +186,12 @@ static void io_commit_cert(struct hs_io *io,
     sim_check_commit_cert(&r->sim->chk, r->index, r->node, b0, child, child_qc);
 }
 
+static bool io_has_payload(struct hs_io *io)
+{
+    (void)io;
+    return false; /* Only installed for idle chains. */
+}
+
 static void io_persist_tc(struct hs_io *io, const struct hs_tc *tc)
 {
     struct sim_replica *r = io->impl;
@@ -225,6 +231,11 @@ static int io_make_payload(struct hs_io *io,
     size_t i;
 
     memset(ns_root, 0, sizeof *ns_root);
+    if (sim->config.idle_block_ms > 0) {
+        *payload = NULL;
+        *len = 0;
+        return SEQ_OK;
+    }
     p = seq_malloc(n);
     if (p == NULL) {
         return SEQ_ENOMEM;
@@ -267,6 +278,9 @@ void sim_io_init(struct sim_replica *r)
     r->io.set_timer = io_set_timer;
     r->io.commit = io_commit;
     r->io.commit_cert = io_commit_cert;
+    if (r->sim->config.idle_block_ms > 0) {
+        r->io.has_payload = io_has_payload;
+    }
     r->io.load_committed = io_load_committed;
     r->io.make_payload = io_make_payload;
     r->io.check_payload = NULL;

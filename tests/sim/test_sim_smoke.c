@@ -45,6 +45,54 @@ TEST(sim_smoke, happy_path_commits_and_agrees)
     sim_free(sim);
 }
 
+/* (P1) An idle chain paces its blocks: with empty payloads and nothing to
+ * propose, leaders wait idle_block_ms, so 20 s of virtual time gives about
+ * 20000 / 100 blocks instead of one per round trip (10-100 ms here), with
+ * no round timing out; with crashes and restarts it still commits. */
+TEST(sim_smoke, idle_chain_paces_empty_blocks)
+{
+    struct sim_config config = base_config(test_seed());
+    struct sim *sim;
+    uint32_t i;
+
+    config.idle_block_ms = 100;
+    sim = sim_new(&config);
+    ASSERT_TRUE(sim != NULL);
+    sim_run_for(sim, 20 * 1000);
+    SIM_ASSERT_OK(sim);
+    for (i = 0; i < 4; i++) {
+        ASSERT_GE(sim_committed_height(sim, i), 100);
+        ASSERT_LE(sim_committed_height(sim, i), 20000 / 100 + 5);
+    }
+    /* No round timed out: one round per block, as on the happy path. */
+    ASSERT_LE(sim_max_round(sim), sim_committed_height(sim, 0) + 6);
+    ASSERT_TRUE(sim_run_until(sim, sim_all_agree, NULL, 5 * 1000));
+    SIM_ASSERT_OK(sim);
+    sim_free(sim);
+
+    /* With random crashes and restarts it stays live and safe. */
+    config.crash_per_million = 3000;
+    config.crash_mid_turn_per_million = 1000;
+    sim = sim_new(&config);
+    ASSERT_TRUE(sim != NULL);
+    sim_run_for(sim, 20 * 1000);
+    SIM_ASSERT_OK(sim);
+    ASSERT_TRUE(sim_run_until(sim, sim_heights_at_least, &(hs_height_t){ 50 },
+                              30 * 1000));
+    SIM_ASSERT_OK(sim);
+    sim_free(sim);
+    config.crash_per_million = 0;
+    config.crash_mid_turn_per_million = 0;
+
+    /* Without pacing the same network makes many more. */
+    config.idle_block_ms = 0;
+    sim = sim_new(&config);
+    ASSERT_TRUE(sim != NULL);
+    sim_run_for(sim, 20 * 1000);
+    ASSERT_GE(sim_committed_height(sim, 0), 20000 / 100 * 2);
+    sim_free(sim);
+}
+
 static void run_hash(uint64_t seed, struct seq_hash *out, uint64_t *events)
 {
     struct sim_config config = base_config(seed);
