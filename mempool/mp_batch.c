@@ -149,6 +149,30 @@ void mp_batch_remove(struct mp_batch *batch, size_t i)
     batch->payload_bytes -= gone.len;
 }
 
+/* An open batch has room for a full one (batch_max_txs, batch_max_bytes:
+ * megabytes); sealed, it keeps only what it holds, or a validator sealing
+ * a batch per loop turn would hold megabytes per batch until they commit.
+ * Views use offsets, so moving the buffers is safe. If a realloc fails,
+ * the batch keeps its room: nothing is lost. */
+static void shrink(struct mp_batch *batch)
+{
+    struct mp_tx_ref *txs;
+    uint8_t *data;
+
+    txs = seq_realloc(batch->txs, batch->n_txs * sizeof *batch->txs);
+    if (txs != NULL) {
+        batch->txs = txs;
+        batch->cap_txs = batch->n_txs;
+    }
+    if (batch->data_len > 0) {
+        data = seq_realloc(batch->data, batch->data_len);
+        if (data != NULL) {
+            batch->data = data;
+            batch->data_cap = batch->data_len;
+        }
+    }
+}
+
 void mp_batch_seal(struct mp_batch *batch)
 {
     struct seq_sha256_ctx ctx;
@@ -167,6 +191,7 @@ void mp_batch_seal(struct mp_batch *batch)
         seq_sha256_update(&ctx, batch->data + ref->off, ref->len);
     }
     seq_sha256_final(&ctx, &batch->id);
+    shrink(batch);
 }
 
 size_t mp_batch_encoded_len(const struct mp_batch *batch)

@@ -178,9 +178,15 @@ static void ns_insert(struct mp_pool *pool, const struct mp_namespace *ns)
 }
 
 /* The most transactions our own author slot can hold (M8). */
+/* Room held_txs keeps for the batches we seal (M8): their transactions
+ * are all pending, so at most max_pending_txs of them, however many
+ * batches that makes. Batches that come through mp_pool_add_batch,
+ * ours after a restart included, reserve their own room. */
 static size_t own_slot_txs(const struct mp_config *c)
 {
-    return (size_t)c->max_batches_per_author * c->batch_max_txs;
+    size_t slot = (size_t)c->max_batches_per_author * c->batch_max_txs;
+
+    return slot < c->max_pending_txs ? slot : c->max_pending_txs;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -546,7 +552,7 @@ static void hold(struct mp_pool *pool, struct mp_batch *batch)
         rv = mp_set_ref(&pool->held_txs, &batch->txs[i].hash);
         assert(rv == 0);
     }
-    if (batch->author != pool->config.self) {
+    if (batch->added) {
         pool->held_peer_txs += batch->n_txs;
     }
     (void)rv;
@@ -568,7 +574,7 @@ void mp_pool_release(struct mp_pool *pool, struct mp_batch *batch)
     for (i = 0; i < batch->n_txs; i++) {
         mp_set_unref(&pool->held_txs, &batch->txs[i].hash);
     }
-    if (batch->author != pool->config.self) {
+    if (batch->added) {
         pool->held_peer_txs -= batch->n_txs;
     }
     mp_batch_free(batch);
@@ -678,8 +684,9 @@ int mp_pool_add_batch(struct mp_pool *pool,
     if (rv == 0) {
         rv = batch_acceptable(pool, from, b, expected_id);
     }
-    if (rv == 0 && b->author != c->self) {
-        /* (M8) Room for its transactions; our own slot has its room. */
+    if (rv == 0) {
+        /* (M8) Room for its transactions; what we seal has its own. */
+        b->added = true;
         rv = mp_set_reserve(&pool->held_txs,
                             pool->held_peer_txs + b->n_txs + own_slot_txs(c));
         if (rv != 0) {

@@ -50,8 +50,8 @@ struct mp_pool {
     struct mp_set held; /* id -> struct mp_batch *, owned through authors. */
     struct mp_set held_txs;      /* tx_hash -> one reference per held batch
                                   * that has it (M8). */
-    uint64_t held_peer_txs;      /* Transactions of held batches whose
-                                  * author is not self. */
+    uint64_t held_peer_txs;      /* Transactions of held batches that came
+                                  * through mp_pool_add_batch. */
     struct author_slot *authors; /* n_validators slots. */
     struct mp_batch **slot_mem;  /* Owned storage of every slot's array. */
     struct mp_batch *open;       /* Owned; NULL or being filled. */

@@ -115,12 +115,14 @@ static const char *const cf_names[N_CF] = {
 #define META_USER_PREFIX_LEN (sizeof META_USER_PREFIX - 1)
 
 /* Options: small, since a sequencer reads mostly what it just wrote. */
-#define CACHE_BYTES      ((size_t)8 << 20) /* One LRU cache, all families. */
-#define BLOOM_BITS       10.0              /* Per key: about 1% false hits. */
-#define MAX_WAL_BYTES    ((uint64_t)64 << 20) /* Then flush old families. */
-#define INFO_LOG_BYTES   ((size_t)16 << 20)   /* RocksDB's own LOG files, */
-#define SYNC_CHUNK_BYTES ((uint64_t)1 << 20)  /* Write-back step. */
-#define KEEP_INFO_LOGS   4                    /* and how many to keep. */
+#define CACHE_BYTES           ((size_t)8 << 20) /* One LRU cache, all families. */
+#define BLOOM_BITS            10.0 /* Per key: about 1% false hits. */
+#define MAX_WAL_BYTES         ((uint64_t)64 << 20) /* Then flush old families. */
+#define INFO_LOG_BYTES        ((size_t)16 << 20)  /* RocksDB's own LOG files, */
+#define SYNC_CHUNK_BYTES      ((uint64_t)1 << 20) /* Write-back step. */
+#define MEMTABLE_BYTES        ((size_t)16 << 20)  /* Per family, */
+#define MEMTABLES_TOTAL_BYTES ((size_t)128 << 20) /* all of them. */
+#define KEEP_INFO_LOGS        4                   /* and how many to keep. */
 
 /* The TC value body: epoch, round and n_sigs, then per signature the
  * signer, its high QC round and the signature; big-endian, no padding. */
@@ -1341,6 +1343,11 @@ static rocksdb_options_t *make_options(bool compress)
      * would wait for all of it, a stall of hundreds of ms every loop turn
      * then has to absorb. */
     rocksdb_options_set_bytes_per_sync(opts, SYNC_CHUNK_BYTES);
+    /* Memtables: 16 MiB per family, 128 MiB for all of them together, so
+     * that ten families do not each hold 2 x 64 MiB (RocksDB's defaults)
+     * of a validator's resident memory. */
+    rocksdb_options_set_write_buffer_size(opts, MEMTABLE_BYTES);
+    rocksdb_options_set_db_write_buffer_size(opts, MEMTABLES_TOTAL_BYTES);
     rocksdb_options_set_wal_bytes_per_sync(opts, SYNC_CHUNK_BYTES);
     rocksdb_options_set_max_log_file_size(opts, INFO_LOG_BYTES);
     rocksdb_options_set_keep_log_file_num(opts, KEEP_INFO_LOGS);
