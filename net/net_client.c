@@ -9,12 +9,16 @@
  *      Anything else, and any body that does not decode or breaks a bound
  *      (1..SEQC_MAX_SUBMIT transactions, 32-byte hashes, heights >= 1,
  *      1..SEQC_MAX_CREDITS credits), is counted in client_bad and answered
- *      with an Error: the routing id always tells who asked.
+ *      with an Error: the routing id always tells who asked. The bounds
+ *      that need no node state are net_client_request_decode's
+ *      (net_parse.h), which tests/fuzz/fuzz_client_port.c fuzzes; the
+ *      handlers below only see requests that passed them.
  * (C2) Decoding is bounded twice: libzmq refuses a frame above
  *      SEQC_MAX_MSG (ZMQ_MAXMSGSIZE), and protobuf-c unpacks through an
- *      allocator with a budget of CLIENT_DECODE_FACTOR times the body plus
- *      CLIENT_DECODE_SLACK, so a message packed with empty repeated
- *      elements cannot make us allocate 30 times its size.
+ *      allocator with a budget of NET_CLIENT_DECODE_FACTOR times the body
+ *      plus NET_CLIENT_DECODE_SLACK (net_parse.h), so a message packed
+ *      with empty repeated elements cannot make us allocate 30 times its
+ *      size.
  * (C3) No ack before the disk. A SubmitAck with any transaction admitted
  *      (new, or a duplicate whose first copy may have come this very turn)
  *      waits in the ack queue with the ticket node->write_turn and leaves
@@ -52,6 +56,7 @@
 #include "client.pb-c.h"
 #include "mp_batch.h"
 #include "net_node_int.h"
+#include "net_parse.h"
 #include "seq_alloc.h"
 #include "seq_client.h"
 #include "seq_err.h"
@@ -62,12 +67,10 @@
 #define CLIENT_KIND_STATUS     1
 #define CLIENT_KIND_PROTO      2
 #define CLIENT_VERSION         1
-#define CLIENT_ID_MAX          255 /* ZeroMQ routing ids: 1..255 bytes. */
-#define CLIENT_RCVHWM          8   /* Messages queued per peer, each ... */
-#define CLIENT_SNDHWM          32  /* ... up to SEQC_MAX_MSG. */
-#define CLIENT_DECODE_FACTOR   4u  /* (C2) */
-#define CLIENT_DECODE_SLACK    (SEQC_MAX_SUBMIT * 128u + 64u * 1024)
-#define CLIENT_MAX_ACKS        1024                /* (C3) */
+#define CLIENT_ID_MAX          255  /* ZeroMQ routing ids: 1..255 bytes. */
+#define CLIENT_RCVHWM          8    /* Messages queued per peer, each ... */
+#define CLIENT_SNDHWM          32   /* ... up to SEQC_MAX_MSG. */
+#define CLIENT_MAX_ACKS        1024 /* (C3) */
 #define CLIENT_MAX_ACK_BYTES   (32u * 1024 * 1024) /* (C3) */
 #define CLIENT_MAX_SUBS        256                 /* (C5) */
 #define CLIENT_BLOCKS_PER_SUB  64
@@ -208,59 +211,6 @@ static void refuse(struct net_node *node,
     send_error(node->client, to, request_id, "malformed", message);
 }
 
-/* ---- Decoding (C2) ------------------------------------------------------ */
-
-struct budget {
-    ProtobufCAllocator base;
-    size_t left;
-    bool oom; /* seq_malloc failed, as opposed to the budget spent. */
-};
-
-/* Each block starts with its size, padded to keep the rest aligned. */
-#define BUDGET_HEADER sizeof(max_align_t)
-
-static void *budget_alloc(void *data, size_t size)
-{
-    struct budget *b = data;
-    uint8_t *p;
-
-    if (size > b->left || BUDGET_HEADER > b->left - size) {
-        return NULL;
-    }
-    p = seq_malloc(BUDGET_HEADER + size);
-    if (p == NULL) {
-        b->oom = true;
-        return NULL;
-    }
-    b->left -= BUDGET_HEADER + size;
-    memcpy(p, &size, sizeof size);
-    return p + BUDGET_HEADER;
-}
-
-static void budget_free(void *data, void *ptr)
-{
-    struct budget *b = data;
-    uint8_t *p;
-    size_t size;
-
-    if (ptr == NULL) {
-        return;
-    }
-    p = (uint8_t *)ptr - BUDGET_HEADER;
-    memcpy(&size, p, sizeof size);
-    b->left += BUDGET_HEADER + size;
-    seq_free(p);
-}
-
-static void budget_init(struct budget *b, size_t len)
-{
-    b->base.alloc = budget_alloc;
-    b->base.free = budget_free;
-    b->base.allocator_data = b;
-    b->left = CLIENT_DECODE_FACTOR * len + CLIENT_DECODE_SLACK;
-    b->oom = false;
-}
-
 /* ---- Subscriptions (C5) ------------------------------------------------- */
 
 static struct client_sub *find_sub(struct net_client *c,
@@ -314,12 +264,6 @@ static void on_subscribe(struct net_node *node,
     struct net_client *c = node->client;
     struct client_sub *s;
 
-    if (m->from_height == 0 || m->credits == 0 ||
-        m->credits > SEQC_MAX_CREDITS) {
-        refuse(node, from, 0,
-               "subscribe: from_height >= 1 and 1..1024 credits");
-        return;
-    }
     if (net_genesis_namespace(&node->genesis, m->namespace_) == NULL) {
         send_error(c, from, 0, "unknown_namespace", "namespace not in genesis");
         return;
@@ -355,10 +299,6 @@ static void on_credit(struct net_node *node,
     struct client_sub *s = find_sub(node->client, from);
     uint64_t credits;
 
-    if (m->credits == 0) {
-        refuse(node, from, 0, "credit: at least 1");
-        return;
-    }
     if (s == NULL) {
         send_error(node->client, from, 0, "no_subscription",
                    "credit without a subscription");
@@ -568,10 +508,6 @@ static void on_submit(struct net_node *node,
     uint8_t *msg = NULL;
     size_t i, len = 0;
 
-    if (m->n_txs == 0 || m->n_txs > SEQC_MAX_SUBMIT) {
-        refuse(node, from, m->request_id, "submit: 1..4096 transactions");
-        return;
-    }
     /* Room for the ack first (C3): nothing is admitted that could not be
      * acknowledged. */
     if (c->n_acks >= CLIENT_MAX_ACKS ||
@@ -638,10 +574,6 @@ static void on_tx_query(struct net_node *node,
     struct seq_hash hash;
     uint64_t height = 0, ns = 0, index = 0;
 
-    if (m->tx_hash.len != SEQ_HASH_LEN) {
-        refuse(node, from, m->request_id, "tx_query: a 32-byte tx_hash");
-        return;
-    }
     memcpy(hash.bytes, m->tx_hash.data, SEQ_HASH_LEN);
     node->client->stats.queries++;
     switch (net_rollup_tx(node, &hash, &height, &ns, &index)) {
@@ -669,36 +601,26 @@ static void on_tx_query(struct net_node *node,
 
 /* ---- Requests (C1) ------------------------------------------------------ */
 
-static uint64_t request_id_of(const Seqc__ClientRequest *req)
-{
-    if (req->msg_case == SEQC__CLIENT_REQUEST__MSG_SUBMIT &&
-        req->submit != NULL) {
-        return req->submit->request_id;
-    }
-    if (req->msg_case == SEQC__CLIENT_REQUEST__MSG_TX_QUERY &&
-        req->tx_query != NULL) {
-        return req->tx_query->request_id;
-    }
-    return 0;
-}
-
+/* One ClientRequest: the checks without node state first (C1, C2), then
+ * the handler, which may still refuse on the node's state. */
 static void on_request(struct net_node *node,
                        const struct client_id *from,
                        const uint8_t *body,
                        size_t len)
 {
-    Seqc__ClientRequest *req;
+    struct net_client_request req;
+    const Seqc__ClientRequest *m;
     struct client_sub *s;
-    struct budget budget;
+    int rv;
 
-    budget_init(&budget, len);
-    req = seqc__client_request__unpack(&budget.base, len, body);
-    if (req == NULL) {
-        if (budget.oom) {
+    rv = net_client_request_decode(body, len, &req);
+    if (req.msg == NULL) {
+        if (rv == SEQ_ENOMEM) {
             send_error(node->client, from, 0, "busy", "out of memory");
         } else {
             refuse(node, from, 0, "ClientRequest does not decode");
         }
+        net_client_request_free(&req);
         return;
     }
     node->stats.client_requests++;
@@ -706,26 +628,20 @@ static void on_request(struct net_node *node,
     if (s != NULL) {
         s->heard_ms = node->now_ms; /* Any word keeps it alive (C5). */
     }
-    if (req->version != CLIENT_VERSION) {
+    m = req.msg;
+    if (rv != 0) {
         node->stats.client_bad++;
-        send_error(node->client, from, request_id_of(req), "version",
-                   "unsupported version (want 1)");
-    } else if (req->msg_case == SEQC__CLIENT_REQUEST__MSG_SUBMIT &&
-               req->submit != NULL) {
-        on_submit(node, from, req->submit);
-    } else if (req->msg_case == SEQC__CLIENT_REQUEST__MSG_SUBSCRIBE &&
-               req->subscribe != NULL) {
-        on_subscribe(node, from, req->subscribe);
-    } else if (req->msg_case == SEQC__CLIENT_REQUEST__MSG_CREDIT &&
-               req->credit != NULL) {
-        on_credit(node, from, req->credit);
-    } else if (req->msg_case == SEQC__CLIENT_REQUEST__MSG_TX_QUERY &&
-               req->tx_query != NULL) {
-        on_tx_query(node, from, req->tx_query);
+        send_error(node->client, from, req.request_id, req.code, req.why);
+    } else if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_SUBMIT) {
+        on_submit(node, from, m->submit);
+    } else if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_SUBSCRIBE) {
+        on_subscribe(node, from, m->subscribe);
+    } else if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_CREDIT) {
+        on_credit(node, from, m->credit);
     } else {
-        refuse(node, from, 0, "ClientRequest without a request");
+        on_tx_query(node, from, m->tx_query);
     }
-    seqc__client_request__free_unpacked(req, &budget.base);
+    net_client_request_free(&req);
 }
 
 static void on_status(struct net_node *node, const struct client_id *from)

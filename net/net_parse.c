@@ -323,3 +323,143 @@ int net_tx_body_parse(const char *body,
     out->len = n;
     return SEQ_OK;
 }
+
+/* ---- The client port's ClientRequest -------------------------------------
+ */
+
+#define REQUEST_VERSION 1
+/* Each block starts with its size, padded to keep the rest aligned. */
+#define REQUEST_HEADER sizeof(max_align_t)
+
+static void *request_alloc(void *data, size_t size)
+{
+    struct net_client_request *r = data;
+    uint8_t *p;
+
+    if (size > r->left || REQUEST_HEADER > r->left - size) {
+        r->spent = true;
+        return NULL;
+    }
+    p = seq_malloc(REQUEST_HEADER + size);
+    if (p == NULL) {
+        r->oom = true;
+        return NULL;
+    }
+    r->left -= REQUEST_HEADER + size;
+    if (r->budget - r->left > r->peak) {
+        r->peak = r->budget - r->left;
+    }
+    memcpy(p, &size, sizeof size);
+    return p + REQUEST_HEADER;
+}
+
+static void request_free_block(void *data, void *ptr)
+{
+    struct net_client_request *r = data;
+    uint8_t *p;
+    size_t size;
+
+    if (ptr == NULL) {
+        return;
+    }
+    p = (uint8_t *)ptr - REQUEST_HEADER;
+    memcpy(&size, p, sizeof size);
+    r->left += REQUEST_HEADER + size;
+    seq_free(p);
+}
+
+static int request_refuse(struct net_client_request *r,
+                          uint64_t request_id,
+                          const char *code,
+                          const char *why)
+{
+    r->request_id = request_id;
+    r->code = code;
+    r->why = why;
+    return SEQ_EINVAL;
+}
+
+static uint64_t request_id_of(const Seqc__ClientRequest *m)
+{
+    if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_SUBMIT && m->submit != NULL) {
+        return m->submit->request_id;
+    }
+    if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_TX_QUERY &&
+        m->tx_query != NULL) {
+        return m->tx_query->request_id;
+    }
+    return 0;
+}
+
+/* The bounds that need no node state (C1). */
+static int request_check(struct net_client_request *r)
+{
+    const Seqc__ClientRequest *m = r->msg;
+
+    if (m->version != REQUEST_VERSION) {
+        return request_refuse(r, request_id_of(m), "version",
+                              "unsupported version (want 1)");
+    }
+    if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_SUBMIT && m->submit != NULL) {
+        if (m->submit->n_txs == 0 || m->submit->n_txs > SEQC_MAX_SUBMIT) {
+            return request_refuse(r, m->submit->request_id, "malformed",
+                                  "submit: 1..4096 transactions");
+        }
+        return SEQ_OK;
+    }
+    if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_SUBSCRIBE &&
+        m->subscribe != NULL) {
+        if (m->subscribe->from_height == 0 || m->subscribe->credits == 0 ||
+            m->subscribe->credits > SEQC_MAX_CREDITS) {
+            return request_refuse(
+                r, 0, "malformed",
+                "subscribe: from_height >= 1 and 1..1024 credits");
+        }
+        return SEQ_OK;
+    }
+    if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_CREDIT && m->credit != NULL) {
+        if (m->credit->credits == 0) {
+            return request_refuse(r, 0, "malformed", "credit: at least 1");
+        }
+        return SEQ_OK;
+    }
+    if (m->msg_case == SEQC__CLIENT_REQUEST__MSG_TX_QUERY &&
+        m->tx_query != NULL) {
+        if (m->tx_query->tx_hash.len != SEQ_HASH_LEN) {
+            return request_refuse(r, m->tx_query->request_id, "malformed",
+                                  "tx_query: a 32-byte tx_hash");
+        }
+        return SEQ_OK;
+    }
+    return request_refuse(r, 0, "malformed", "ClientRequest without a request");
+}
+
+int net_client_request_decode(const uint8_t *body,
+                              size_t len,
+                              struct net_client_request *out)
+{
+    memset(out, 0, sizeof *out);
+    out->alloc.alloc = request_alloc;
+    out->alloc.free = request_free_block;
+    out->alloc.allocator_data = out;
+    out->budget = NET_CLIENT_DECODE_FACTOR * len + NET_CLIENT_DECODE_SLACK;
+    out->left = out->budget;
+    out->msg = seqc__client_request__unpack(&out->alloc, len, body);
+    if (out->msg == NULL) {
+        if (out->oom) {
+            return SEQ_ENOMEM;
+        }
+        /* A refused block ends the unpacking at once, so spent means
+         * the budget is why it failed. */
+        return out->spent ? SEQ_ETOOBIG : SEQ_EBADMSG;
+    }
+    return request_check(out);
+}
+
+void net_client_request_free(struct net_client_request *req)
+{
+    if (req->msg != NULL) {
+        seqc__client_request__free_unpacked(req->msg, &req->alloc);
+        req->msg = NULL;
+    }
+}

@@ -1,15 +1,19 @@
 /* Pure parsers for the client-facing ports (net_http.c, net_client.c):
- * strict decimal numbers, strict base64, the HTTP API's paths and the
- * POST /v1/tx body (DESIGN §5). No I/O and no state: every byte they see
+ * strict decimal numbers, strict base64, the HTTP API's paths, the
+ * POST /v1/tx body and the client port's ClientRequest (DESIGN §5). No
+ * I/O and no state: every byte they see
  * comes from a client, so every length is checked and nothing is asserted
  * on input. Outputs are set only on success, except where said. */
 
 #ifndef SEQ_NET_NET_PARSE_H
 #define SEQ_NET_NET_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client.pb-c.h"
+#include "seq_client.h"
 #include "seq_hash.h"
 
 /* A decimal number: 1 to 20 digits, nothing else (no sign, no space), at
@@ -78,5 +82,47 @@ int net_tx_body_parse(const char *body,
                       struct net_tx_body *out,
                       const char **code,
                       const char **why);
+
+/* The client port's kind-0x02 body, one ClientRequest (net_client.c NOTES
+ * (C1), (C2)), decoded and checked against everything that needs no node
+ * state: version 1; exactly one of submit (1..SEQC_MAX_SUBMIT
+ * transactions), subscribe (from_height >= 1, 1..SEQC_MAX_CREDITS
+ * credits), credit (at least 1) or tx_query (a 32-byte tx_hash).
+ * protobuf-c unpacks through an allocator whose live bytes (each block plus
+ * a max_align_t header) never pass NET_CLIENT_DECODE_FACTOR times the body
+ * plus NET_CLIENT_DECODE_SLACK, so a body packed with empty repeated
+ * elements cannot make us allocate 30 times its size. */
+#define NET_CLIENT_DECODE_FACTOR 4u
+#define NET_CLIENT_DECODE_SLACK  (SEQC_MAX_SUBMIT * 128u + 64u * 1024)
+
+struct net_client_request {
+    /* Owned: net_client_request_free(). Set on 0 and SEQ_EINVAL only;
+     * on 0 the member msg_case names is non-NULL. */
+    Seqc__ClientRequest *msg;
+    /* SEQ_EINVAL: what the Error reply carries. code is "version" or
+     * "malformed"; code and why are static. */
+    uint64_t request_id;
+    const char *code;
+    const char *why;
+    /* The allocator (C2). Read-only for callers; tests check the
+     * accounting. */
+    ProtobufCAllocator alloc;
+    size_t budget; /* Live bytes allowed. */
+    size_t left;   /* budget minus the live bytes. */
+    size_t peak;   /* Most live bytes at any time. */
+    bool spent;    /* The budget refused a block. */
+    bool oom;      /* seq_malloc failed. */
+};
+
+/* Decodes @body (borrowed, @len bytes) into @out, which keeps its address
+ * until net_client_request_free (the allocator points into it). Returns 0
+ * (a request the handlers may act on), SEQ_EINVAL (it decodes but breaks a
+ * bound: answer an Error with out->request_id, out->code, out->why),
+ * SEQ_EBADMSG (not a ClientRequest), SEQ_ETOOBIG (decoding would pass the
+ * budget) or SEQ_ENOMEM. Call net_client_request_free in every case. */
+int net_client_request_decode(const uint8_t *body,
+                              size_t len,
+                              struct net_client_request *out);
+void net_client_request_free(struct net_client_request *req);
 
 #endif /* SEQ_NET_NET_PARSE_H */

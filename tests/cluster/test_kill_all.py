@@ -15,7 +15,8 @@ import cluster
 
 CYCLES = 2
 ADVANCE = 20
-BEFORE_KILL = 300  # heights committed between kills (more votes to check)
+BEFORE_KILL = 100  # heights between kills: 10 s of an idle chain (idle
+# pacing makes 10 blocks/s, hs_core.c (P1))
 
 
 def recovered_height(c, i):
@@ -68,7 +69,7 @@ def test(c, t, args):
               (last, took))
 
     for cycle in range(1, CYCLES + 1):
-        ok, took, base, last = c.wait_progress(BEFORE_KILL, timeout=30)
+        ok, took, base, last = c.wait_progress(BEFORE_KILL, timeout=60)
         t.require(ok, "cycle %d: committing before the kill" % cycle,
                   "heights %s" % last)
         pre = c.heights(nodes)
