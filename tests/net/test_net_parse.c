@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client.pb-c.h"
 #include "harness.h"
 #include "net_parse.h"
 #include "seq_alloc.h"
+#include "seq_client.h"
 #include "seq_err.h"
 
 /* ---- Decimal numbers ---------------------------------------------------- */
@@ -403,6 +405,98 @@ TEST(parse, tx_body_oom)
         ASSERT_ERR(rv, SEQ_ENOMEM);
         ASSERT_LT(n, 10u);
     }
+}
+
+/* ClientRequest bytes of @msg (protobuf-c pack), owned (seq_free). */
+static uint8_t *pack_request(const Seqc__ClientRequest *msg, size_t *len)
+{
+    uint8_t *buf;
+
+    *len = seqc__client_request__get_packed_size(msg);
+    buf = seq_malloc(*len + 1);
+    ASSERT_TRUE(buf != NULL);
+    ASSERT_EQ(seqc__client_request__pack(msg, buf), *len);
+    return buf;
+}
+
+static int decode_request(const Seqc__ClientRequest *msg,
+                          struct net_client_request *out)
+{
+    size_t len;
+    uint8_t *buf = pack_request(msg, &len);
+    int rv = net_client_request_decode(buf, len, out);
+
+    seq_free(buf);
+    return rv;
+}
+
+TEST(parse, client_request_bounds)
+{
+    Seqc__ClientRequest req = SEQC__CLIENT_REQUEST__INIT;
+    Seqc__Subscribe sub = SEQC__SUBSCRIBE__INIT;
+    Seqc__Submit submit = SEQC__SUBMIT__INIT;
+    Seqc__TxQuery query = SEQC__TX_QUERY__INIT;
+    struct net_client_request out;
+    uint8_t hash[32] = { 1 };
+
+    /* A valid subscription. */
+    req.version = 1;
+    req.msg_case = SEQC__CLIENT_REQUEST__MSG_SUBSCRIBE;
+    req.subscribe = &sub;
+    sub.namespace_ = 1;
+    sub.from_height = 1;
+    sub.credits = SEQC_MAX_CREDITS;
+    ASSERT_OK(decode_request(&req, &out));
+    ASSERT_EQ(out.msg->subscribe->credits, SEQC_MAX_CREDITS);
+    net_client_request_free(&out);
+    /* Height 0, no credits, too many credits: refused with a reason. */
+    sub.from_height = 0;
+    ASSERT_ERR(decode_request(&req, &out), SEQ_EINVAL);
+    ASSERT_TRUE(out.code != NULL && out.why != NULL);
+    net_client_request_free(&out);
+    sub.from_height = 1;
+    sub.credits = 0;
+    ASSERT_ERR(decode_request(&req, &out), SEQ_EINVAL);
+    net_client_request_free(&out);
+    sub.credits = SEQC_MAX_CREDITS + 1;
+    ASSERT_ERR(decode_request(&req, &out), SEQ_EINVAL);
+    net_client_request_free(&out);
+    /* Another version. */
+    sub.credits = 1;
+    req.version = 2;
+    ASSERT_ERR(decode_request(&req, &out), SEQ_EINVAL);
+    ASSERT_STREQ(out.code, "version");
+    net_client_request_free(&out);
+    req.version = 1;
+    /* An empty Submit, and a tx query with a short hash. */
+    req.msg_case = SEQC__CLIENT_REQUEST__MSG_SUBMIT;
+    req.submit = &submit;
+    submit.request_id = 77;
+    ASSERT_ERR(decode_request(&req, &out), SEQ_EINVAL);
+    ASSERT_EQ(out.request_id, 77u);
+    net_client_request_free(&out);
+    req.msg_case = SEQC__CLIENT_REQUEST__MSG_TX_QUERY;
+    req.tx_query = &query;
+    query.tx_hash.data = hash;
+    query.tx_hash.len = 31;
+    ASSERT_ERR(decode_request(&req, &out), SEQ_EINVAL);
+    net_client_request_free(&out);
+    query.tx_hash.len = 32;
+    ASSERT_OK(decode_request(&req, &out));
+    net_client_request_free(&out);
+}
+
+TEST(parse, client_request_garbage_and_budget)
+{
+    static const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01 };
+    struct net_client_request out;
+
+    ASSERT_ERR(net_client_request_decode(junk, sizeof junk, &out), SEQ_EBADMSG);
+    net_client_request_free(&out);
+    /* No member set. */
+    ASSERT_ERR(net_client_request_decode((const uint8_t *)"\x08\x01", 2, &out),
+               SEQ_EINVAL);
+    net_client_request_free(&out);
 }
 
 TEST_MAIN()
