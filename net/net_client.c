@@ -844,6 +844,20 @@ void net_client_metrics(const struct net_node *node, FILE *f)
     }
     GAUGE("client_subscriptions", "Subscriptions on the client port.",
           c->n_subs);
+    {
+        uint64_t top = net_rollup_height(node), lag = 0;
+        size_t i;
+
+        for (i = 0; i < c->n_subs; i++) {
+            uint64_t next = c->subs[i].next_height;
+            if (next <= top && top - next + 1 > lag) {
+                lag = top - next + 1;
+            }
+        }
+        GAUGE("client_subscriber_lag_max",
+              "Heights the furthest-behind subscriber has yet to receive.",
+              lag);
+    }
     GAUGE("client_acks_pending", "Submit acks waiting for their sync.",
           c->n_acks);
     COUNTER("client_submits_total", "Submit requests on the client port.",

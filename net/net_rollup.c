@@ -120,6 +120,7 @@ struct rollup_stats {
     uint64_t payload_refused;
     uint64_t ns_root_mismatch;
     uint64_t txs_materialized;
+    uint64_t *ns_txs; /* Per genesis namespace (same index): committed. */
 };
 
 struct net_rollup {
@@ -932,6 +933,24 @@ static int mark_batches_committed(struct net_node *node,
     return rv;
 }
 
+/* Per-namespace throughput for /metrics. */
+static void count_namespaces(struct net_node *node,
+                             const struct mp_block_txs *txs)
+{
+    struct net_rollup *r = node->rollup;
+    size_t i;
+    uint32_t j;
+
+    for (i = 0; r->stats.ns_txs != NULL && i < txs->n_ns; i++) {
+        for (j = 0; j < node->genesis.n_namespaces; j++) {
+            if (node->genesis.namespaces[j].id == txs->ns[i].ns) {
+                r->stats.ns_txs[j] += txs->ns[i].n_txs;
+                break;
+            }
+        }
+    }
+}
+
 static void materialize(struct net_node *node)
 {
     struct net_rollup *r = node->rollup;
@@ -987,6 +1006,7 @@ static void materialize(struct net_node *node)
             rv = meta_put_u64(node->store, meta_height, c->height);
         }
         r->stats.txs_materialized += txs->n_txs;
+        count_namespaces(node, txs);
         mp_block_txs_free(txs);
         seq_free(leaves);
         node_note_io(node, rv, "store entries");
@@ -1621,7 +1641,9 @@ int net_rollup_open(struct net_node *node)
     node->rollup = r;
     r->namespaces =
         seq_calloc(node->genesis.n_namespaces + 1, sizeof *r->namespaces);
-    if (r->namespaces == NULL) {
+    r->stats.ns_txs =
+        seq_calloc(node->genesis.n_namespaces + 1, sizeof *r->stats.ns_txs);
+    if (r->namespaces == NULL || r->stats.ns_txs == NULL) {
         return SEQ_ENOMEM;
     }
     for (i = 0; i < node->genesis.n_namespaces; i++) {
@@ -1733,6 +1755,7 @@ void net_rollup_close(struct net_node *node)
     }
     seq_free(r->commits);
     seq_free(r->wanted);
+    seq_free(r->stats.ns_txs);
     seq_free(r);
     node->rollup = NULL;
 }
@@ -1786,6 +1809,20 @@ void net_rollup_metrics(const struct net_node *node, FILE *f)
     COUNTER("ns_root_mismatch_total",
             "Proposals refused: namespace root does not match.",
             r->stats.ns_root_mismatch);
+    if (node->genesis.n_namespaces > 0 && r->stats.ns_txs != NULL) {
+        uint32_t j;
+        fprintf(f,
+                "# HELP seq_namespace_committed_txs_total Transactions "
+                "committed per namespace (durable entries).\n"
+                "# TYPE seq_namespace_committed_txs_total counter\n");
+        for (j = 0; j < node->genesis.n_namespaces; j++) {
+            fprintf(f,
+                    "seq_namespace_committed_txs_total{namespace=\"%" PRIu64
+                    "\",name=\"%s\"} %" PRIu64 "\n",
+                    node->genesis.namespaces[j].id,
+                    node->genesis.namespaces[j].name, r->stats.ns_txs[j]);
+        }
+    }
 #undef GAUGE
 #undef COUNTER
 }
