@@ -45,6 +45,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,7 @@ struct exec {
     char state_path[SEQCTL_PATH_MAX];
     char output_path[SEQCTL_PATH_MAX];
     int out_fd;
+    int lock_fd;             /* DIR/lock, held for the whole run. */
     struct exec_state state; /* Applied: written to the output. */
     struct exec_state saved; /* What state.json says. */
     uint64_t synced_bytes;   /* Of the output, known durable. */
@@ -352,6 +354,58 @@ static int state_write(struct exec *x, const struct exec_state *s)
     return SEQ_OK;
 }
 
+/* One executor per state directory: two appending to one output would
+ * break exactly-once (each truncates to its own state). A POSIX record
+ * lock on DIR/lock, held until exit (the kernel drops it if we die). */
+static int lock_state_dir(struct exec *x)
+{
+    char path[SEQCTL_PATH_MAX];
+    struct flock fl;
+    int fd;
+
+    if (snprintf(path, sizeof path, "%s/lock", x->args.state_dir) >=
+        (int)sizeof path) {
+        return seqctl_fail(PROG, "path too long");
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return seqctl_fail(PROG, "%s: %s", path, strerror(errno));
+    }
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int err = errno;
+        close(fd);
+        if (err == EACCES || err == EAGAIN) {
+            return seqctl_fail(PROG,
+                               "another seq-exec is running with --state-dir "
+                               "%s; refusing to share it",
+                               x->args.state_dir);
+        }
+        return seqctl_fail(PROG, "%s: lock: %s", path, strerror(err));
+    }
+    x->lock_fd = fd; /* Kept open: closing it would drop the lock. */
+    return SEQCTL_OK;
+}
+
+/* Makes the directory entry of @path durable (a new file's name is not
+ * covered by fdatasync of the file). */
+static int fsync_parent(const char *path)
+{
+    char copy[SEQCTL_PATH_MAX];
+    int fd, rv;
+
+    snprintf(copy, sizeof copy, "%s", path);
+    fd = open(dirname(copy), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    rv = fsync(fd);
+    close(fd);
+    return rv;
+}
+
 /* Opens the output and brings it to state.output_bytes (E1). */
 static int output_open(struct exec *x, bool fresh)
 {
@@ -361,6 +415,11 @@ static int output_open(struct exec *x, bool fresh)
     fd = open(x->output_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0 || fstat(fd, &st) != 0) {
         seqctl_fail(PROG, "%s: %s", x->output_path, strerror(errno));
+        goto err;
+    }
+    if (fresh && fsync_parent(x->output_path) != 0) {
+        seqctl_fail(PROG, "%s: cannot sync its directory: %s", x->output_path,
+                    strerror(errno));
         goto err;
     }
     if (fresh && st.st_size > 0) {
@@ -800,6 +859,9 @@ static int setup(struct exec *x)
     if (mkdir(x->args.state_dir, 0755) != 0 && errno != EEXIST) {
         return seqctl_fail(PROG, "%s: %s", x->args.state_dir, strerror(errno));
     }
+    if (lock_state_dir(x) != SEQCTL_OK) {
+        return SEQCTL_FAIL;
+    }
     if (snprintf(x->state_path, sizeof x->state_path, "%s/state.json",
                  x->args.state_dir) >= (int)sizeof x->state_path ||
         snprintf(x->output_path, sizeof x->output_path, "%s",
@@ -823,6 +885,7 @@ int main(int argc, char **argv)
     json_set_alloc_funcs(seq_malloc, seq_free);
     seq_log_setup(SEQ_LOG_INFO, SEQ_LOG_LOGFMT);
     x.out_fd = -1;
+    x.lock_fd = -1;
     rv = parse_args(argc, argv, &x.args);
     if (rv != 0) {
         return rv < 0 ? SEQCTL_OK : rv;

@@ -31,15 +31,16 @@
  *      frame, before anything of the message is queued. A block that could
  *      not go stays built in its subscription (at most one each) and is
  *      retried next turn, the cursor unmoved; an ack is retried the same
- *      way until CLIENT_STALE_MS; a reply to a request is dropped (the
- *      client asks again).
+ *      way until CLIENT_ACK_STALE_MS (one peer holds at most
+ *      CLIENT_MAX_ACKS_PEER of the queue); a reply to a request is
+ *      dropped (the client asks again).
  * (C5) A subscription is the routing id's: a new Subscribe replaces it.
  *      It never sends more blocks than its credits, at most
  *      CLIENT_BLOCKS_PER_SUB per turn and CLIENT_BLOCKS_PER_TURN over all
  *      of them (starting from a rotating index), so that no subscriber
  *      starves the loop or the others. At most CLIENT_MAX_SUBS exist; one
- *      whose peer has said nothing for CLIENT_STALE_MS and that has no
- *      credits left, or whose peer is gone, is dropped. */
+ *      that neither took a block nor heard from its peer for
+ *      CLIENT_STALE_MS is dropped (sub_stale). */
 
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -76,8 +77,12 @@
 #define CLIENT_BLOCKS_PER_SUB  64
 #define CLIENT_BLOCKS_PER_TURN 1024
 #define CLIENT_STALE_MS        120000 /* (C4, C5) */
-#define CLIENT_RESULT_BYTES    48     /* Bounds one encoded TxResult, */
-#define CLIENT_ACK_HEAD        64     /* and the rest of a SubmitAck reply. */
+/* An ack its peer does not take within this is dropped: safe, since a
+ * resubmission is idempotent, and it frees the shared queue (C3). */
+#define CLIENT_ACK_STALE_MS  2000
+#define CLIENT_MAX_ACKS_PEER 64
+#define CLIENT_RESULT_BYTES  48 /* Bounds one encoded TxResult, */
+#define CLIENT_ACK_HEAD      64 /* and the rest of a SubmitAck reply. */
 
 struct client_id {
     uint8_t len;
@@ -98,9 +103,10 @@ struct client_sub {
     uint64_t ns;
     uint64_t next_height;
     uint32_t credits;
-    uint64_t heard_ms; /* Last message from the peer. */
-    bool gone;         /* The last send found no such peer. */
-    uint8_t *pending;  /* Built for next_height, not sent yet (C4). */
+    uint64_t heard_ms;    /* Last message from the peer. */
+    uint64_t progress_ms; /* Last block it took (or its subscribe). */
+    bool gone;            /* The last send found no such peer. */
+    uint8_t *pending;     /* Built for next_height, not sent yet (C4). */
     size_t pending_len;
 };
 
@@ -213,6 +219,18 @@ static void refuse(struct net_node *node,
 
 /* ---- Subscriptions (C5) ------------------------------------------------- */
 
+static size_t peer_acks(const struct net_client *c,
+                        const struct client_id *peer)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < c->n_acks; i++) {
+        n += c->acks[i].to.len == peer->len &&
+             memcmp(c->acks[i].to.bytes, peer->bytes, peer->len) == 0;
+    }
+    return n;
+}
+
 static struct client_sub *find_sub(struct net_client *c,
                                    const struct client_id *peer)
 {
@@ -238,10 +256,19 @@ static void drop_sub(struct net_client *c, size_t i)
     }
 }
 
+/* (C5) A subscription that neither took a block nor said anything for
+ * CLIENT_STALE_MS goes, credits or not: a peer that left, one that stopped
+ * reading (its sends fail with EAGAIN), or one that asked for a height
+ * far ahead would otherwise hold its slot, and what libzmq queued for it,
+ * for ever. A live executor on a live chain takes a block at least every
+ * idle block interval, and one that waits longer resubscribes. */
 static bool sub_stale(const struct client_sub *s, uint64_t now_ms)
 {
-    return now_ms - s->heard_ms > CLIENT_STALE_MS &&
-           (s->credits == 0 || s->gone);
+    uint64_t last = s->heard_ms > s->progress_ms ? s->heard_ms : s->progress_ms;
+
+    /* A departed peer's routing id never comes back (a reconnecting
+     * DEALER gets a new one): drop it at once. */
+    return s->gone || now_ms - last > CLIENT_STALE_MS;
 }
 
 static void expire_subs(struct net_client *c, uint64_t now_ms)
@@ -288,6 +315,7 @@ static void on_subscribe(struct net_node *node,
     s->next_height = m->from_height;
     s->credits = m->credits;
     s->heard_ms = node->now_ms;
+    s->progress_ms = node->now_ms;
     s->gone = false;
     c->stats.subscribes++;
 }
@@ -391,6 +419,7 @@ static int sub_send(struct net_node *node,
         s->pending = NULL;
         s->pending_len = 0;
         s->gone = false;
+        s->progress_ms = node->now_ms;
         s->credits--;
         s->next_height++;
         c->stats.blocks_sent++;
@@ -509,7 +538,13 @@ static void on_submit(struct net_node *node,
     size_t i, len = 0;
 
     /* Room for the ack first (C3): nothing is admitted that could not be
-     * acknowledged. */
+     * acknowledged. One peer gets at most CLIENT_MAX_ACKS_PEER of the
+     * queue, so a client that does not read cannot make others busy. */
+    if (peer_acks(c, from) >= CLIENT_MAX_ACKS_PEER) {
+        send_error(c, from, m->request_id, "busy",
+                   "too many acks pending for this connection");
+        return;
+    }
     if (c->n_acks >= CLIENT_MAX_ACKS ||
         c->ack_bytes + m->n_txs * CLIENT_RESULT_BYTES + CLIENT_ACK_HEAD >
             CLIENT_MAX_ACK_BYTES) {
@@ -737,7 +772,7 @@ static void send_acks(struct net_node *node)
                 c->stats.acks_sent++;
                 done = true;
             } else if (rv != SEQ_EAGAIN ||
-                       node->now_ms - a->queued_ms > CLIENT_STALE_MS) {
+                       node->now_ms - a->queued_ms > CLIENT_ACK_STALE_MS) {
                 c->stats.acks_dropped++; /* Gone, or not reading. */
                 done = true;
             }
