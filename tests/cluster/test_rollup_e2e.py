@@ -13,14 +13,17 @@ rollup plus a second one for rollup 1, 10,000 transactions over HTTP.
   SIGKILL: ex1a must fail over. The rest goes to the other three.
 - After ~60%, ex2 is killed with SIGKILL and restarted on the same state
   directory: exactly-once across its own restart.
-- Then, bounded: every executor applies every acked transaction of its
-  namespace. Checked: each output holds exactly its namespace's acked
+- Then, bounded, with node0 still dead: every executor applies every
+  transaction of its namespace that a live validator acked. (A 202 means
+  the receiving validator holds the transaction on disk; one that node0
+  acked just before the kill may exist nowhere else until node0 returns.)
+- node0 is restarted and must catch up; then every acked transaction is
+  delivered, node0's too. Checked: each output holds exactly its namespace's acked
   transactions (tx_hash == SHA-256(u64 BE ns || payload), payload as
   submitted), none missing, none twice, none from another namespace;
   ex1a and ex1b wrote identical files; heights never decrease and the
   indices of a height are 0..k-1; a sample agrees with GET
   /v1/namespaces/<N>/blocks/<h> and GET /v1/tx/<hash>.
-- Finally node0 is restarted and must catch up.
 """
 
 import os
@@ -181,36 +184,36 @@ def test(c, t, args):
     for h, (ns, payload, node, st) in acked.items():
         want[ns][h] = payload
 
-    # Delivery, bounded, with node0 still dead.
-    def missing_counts():
+    # Delivery, bounded, with node0 still dead. A 202 means the receiving
+    # validator has the transaction on disk in a batch; one that node0
+    # acknowledged just before the kill may not have reached the others,
+    # and arrives when node0 comes back (checked below).
+    def missing(from_victim):
         out = {}
         for name, e in execs.items():
             have = {x[2] for x in e.applied()}
-            out[name] = sum(1 for h in want[e.ns] if h not in have)
+            out[name] = sum(1 for h in want[e.ns] if h not in have and
+                            (from_victim or acked[h][2] != victim))
         return out
     last = {}
 
-    def delivered():
+    def delivered(from_victim):
         last.clear()
-        last.update(missing_counts())
+        last.update(missing(from_victim))
         return all(v == 0 for v in last.values())
-    ok, took = cluster.wait_until(delivered, DELIVERY_TIMEOUT, 0.5)
+    ok, took = cluster.wait_until(lambda: delivered(False), DELIVERY_TIMEOUT,
+                                  0.5)
     t.measure("delivery after the load ended (node%d dead)" % victim,
               "%.1fs" % took if ok else "incomplete: missing %s" % last)
     if not ok:
-        lost_victim = set()
-        for name, e in execs.items():
-            have = {x[2] for x in e.applied()}
-            lost_victim |= {h for h in want[e.ns] if h not in have and
-                            acked[h][2] == victim}
-        t.log("of the missing, %d were acked by node%d (dead since %.1fs "
-              "into the load)" % (len(lost_victim), victim, t_kill - t_load))
         for name, e in execs.items():
             t.log("--- %s (pid %s, running %s, state %s) log tail:\n%s" %
                   (name, e.pid(), e.running(), e.state(), e.log_tail(10)))
-    t.check(ok, "every executor applies every acked transaction of its "
-            "namespace within %ds, with node%d dead" %
-            (DELIVERY_TIMEOUT, victim), "missing %s" % last)
+    t.check(ok, "every executor applies every transaction of its namespace "
+            "that a live validator acknowledged, within %ds, with node%d "
+            "dead" % (DELIVERY_TIMEOUT, victim), "missing %s" % last)
+    t.measure("acknowledged only by node%d and not delivered while it is "
+              "dead" % victim, "%s" % missing(True))
 
     for name, e in execs.items():
         t.check(e.running(), "%s is still running" % name,
@@ -228,6 +231,21 @@ def test(c, t, args):
             "ex1a failed over from node%d to another validator" % victim,
             "nodes that served it, in order: %s" %
             sorted(set(nodes_used), key=nodes_used.index))
+
+    # node0 comes back and catches up.
+    top = max(h for h in c.heights([1, 2, 3]).values() if h is not None)
+    c.start(victim)
+    c.wait_live(victim, 30)
+    ok, took, last = c.wait_heights(top, [victim], timeout=60)
+    t.check(ok, "node%d restarts after SIGKILL and catches up to %d" %
+            (victim, top), "%.1fs, heights %s" % (took, last))
+
+    # Then everything acknowledged is delivered, node0's last batches too.
+    ok, took = cluster.wait_until(lambda: delivered(True), DELIVERY_TIMEOUT,
+                                  0.5)
+    t.check(ok, "after node%d is back, every executor has applied every "
+            "acknowledged transaction of its namespace" % victim,
+            "missing %s after %.1fs" % (last, took))
 
     # Exactly once, per executor.
     other = {}
@@ -272,14 +290,6 @@ def test(c, t, args):
             mism.append((th[:16], h, idx, st))
     t.check(not mism, "GET /v1/tx/<hash> on node2 reports the executor's "
             "height and index (30 sampled)", "mismatches %s" % mism[:3])
-
-    # node0 comes back and catches up.
-    top = max(h for h in c.heights([1, 2, 3]).values() if h is not None)
-    c.start(victim)
-    c.wait_live(victim, 30)
-    ok, took, last = c.wait_heights(top, [victim], timeout=60)
-    t.check(ok, "node%d restarts after SIGKILL and catches up to %d" %
-            (victim, top), "%.1fs, heights %s" % (took, last))
 
     for name, e in execs.items():
         rc = e.terminate()
