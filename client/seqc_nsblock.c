@@ -40,22 +40,20 @@
 #include "seq_client.h"
 
 #include <assert.h>
-#include <stdalign.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include <protobuf-c/protobuf-c.h>
 
 #include "client.pb-c.h"
+#include "pb_arena.h"
 #include "seq_alloc.h"
 #include "seqc_int.h"
 
 /* The decode budget (C4). */
 #define ARENA_FACTOR    64u
 #define ARENA_SLACK     (64u * 1024)
-#define ARENA_ALIGN     alignof(max_align_t)
-#define ARENA_CHUNK_MIN (4u * 1024)
-#define ARENA_CHUNK_MAX (256u * 1024)
+#define ARENA_CHUNK_MIN (4u * 1024) /* pb_arena.h */
 
 /* ------------------------------------------------------------------------
  * Ownership and bounds (C2)
@@ -146,115 +144,6 @@ bool seqc_nsblock_ok(const struct seqc_nsblock *b)
 }
 
 /* ------------------------------------------------------------------------
- * The arena: a ProtobufCAllocator whose free() does nothing and whose
- * chunks go together in arena_close() (proto/wire.c has the same).
- * ------------------------------------------------------------------------ */
-
-struct arena_chunk {
-    struct arena_chunk *next;
-    size_t size; /* Usable bytes after the header. */
-    size_t used;
-};
-
-struct arena {
-    ProtobufCAllocator base; /* allocator_data = this. */
-    struct arena_chunk *head;
-    size_t left; /* Budget left (C4). */
-    size_t next_chunk;
-    bool oom; /* seq_malloc failed, as opposed to the budget running out. */
-};
-
-static size_t align_up(size_t n)
-{
-    return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-}
-
-static uint8_t *chunk_data(struct arena_chunk *c)
-{
-    return (uint8_t *)c + align_up(sizeof(struct arena_chunk));
-}
-
-static void *arena_alloc(void *data, size_t size)
-{
-    struct arena *a = data;
-    struct arena_chunk *c = a->head;
-    size_t need;
-    size_t chunk_size;
-
-    /* Checked before rounding, so that a huge size cannot wrap. */
-    if (size > a->left || size > SIZE_MAX - ARENA_CHUNK_MAX) {
-        return NULL;
-    }
-    need = align_up(size == 0 ? 1 : size);
-    if (need > a->left) {
-        return NULL;
-    }
-    a->left -= need;
-    if (c != NULL && c->size - c->used >= need) {
-        c->used += need;
-        return chunk_data(c) + c->used - need;
-    }
-    chunk_size = need > a->next_chunk / 4 ? need : a->next_chunk;
-    c = seq_malloc(align_up(sizeof(struct arena_chunk)) + chunk_size);
-    if (c == NULL) {
-        a->oom = true;
-        return NULL;
-    }
-    c->size = chunk_size;
-    c->used = need;
-    if (chunk_size == need && a->head != NULL) {
-        /* A dedicated chunk: keep allocating from the current head. */
-        c->next = a->head->next;
-        a->head->next = c;
-    } else {
-        c->next = a->head;
-        a->head = c;
-        if (a->next_chunk < ARENA_CHUNK_MAX) {
-            a->next_chunk *= 2;
-        }
-    }
-    return chunk_data(c);
-}
-
-static void arena_free(void *data, void *ptr)
-{
-    (void)data; /* Everything goes at once in arena_close(). */
-    (void)ptr;
-}
-
-static void arena_init(struct arena *a, size_t budget)
-{
-    a->base.alloc = arena_alloc;
-    a->base.free = arena_free;
-    a->base.allocator_data = a;
-    a->head = NULL;
-    a->left = budget;
-    a->next_chunk = ARENA_CHUNK_MIN;
-    a->oom = false;
-}
-
-static void arena_close(struct arena *a)
-{
-    struct arena_chunk *c = a->head;
-
-    while (c != NULL) {
-        struct arena_chunk *next = c->next;
-
-        seq_free(c);
-        c = next;
-    }
-    a->head = NULL;
-}
-
-static void *arena_array(struct arena *a, size_t n, size_t size)
-{
-    if (size != 0 && n > SIZE_MAX / size) {
-        return NULL;
-    }
-    return arena_alloc(a, n * size);
-}
-
-/* ------------------------------------------------------------------------
  * Protobuf encoding. The protobuf-c structs live in a scratch arena and
  * their bytes fields point into the block (packing only reads them).
  * Each builder returns NULL when out of memory.
@@ -267,9 +156,10 @@ static ProtobufCBinaryData bytes_ref(const uint8_t *data, size_t len)
     return bd;
 }
 
-static Seqc__Header *header_to_pb(struct arena *a, const struct seq_header *h)
+static Seqc__Header *header_to_pb(struct pb_arena *a,
+                                  const struct seq_header *h)
 {
-    Seqc__Header *pb = arena_alloc(a, sizeof *pb);
+    Seqc__Header *pb = pb_arena_alloc(a, sizeof *pb);
 
     if (pb == NULL) {
         return NULL;
@@ -286,11 +176,11 @@ static Seqc__Header *header_to_pb(struct arena *a, const struct seq_header *h)
     return pb;
 }
 
-static Seqc__MerklePath *path_to_pb(struct arena *a,
+static Seqc__MerklePath *path_to_pb(struct pb_arena *a,
                                     const struct seq_merkle_proof *p)
 {
-    Seqc__MerklePath *pb = arena_alloc(a, sizeof *pb);
-    ProtobufCBinaryData *sib = arena_array(a, p->n_siblings, sizeof *sib);
+    Seqc__MerklePath *pb = pb_arena_alloc(a, sizeof *pb);
+    ProtobufCBinaryData *sib = pb_arena_array(a, p->n_siblings, sizeof *sib);
     uint32_t i;
 
     if (pb == NULL || sib == NULL) {
@@ -307,10 +197,10 @@ static Seqc__MerklePath *path_to_pb(struct arena *a,
     return pb;
 }
 
-static Seqc__NsLeaf *leaf_to_pb(struct arena *a,
+static Seqc__NsLeaf *leaf_to_pb(struct pb_arena *a,
                                 const struct seq_nstree_leaf *leaf)
 {
-    Seqc__NsLeaf *pb = arena_alloc(a, sizeof *pb);
+    Seqc__NsLeaf *pb = pb_arena_alloc(a, sizeof *pb);
 
     if (pb == NULL) {
         return NULL;
@@ -321,10 +211,11 @@ static Seqc__NsLeaf *leaf_to_pb(struct arena *a,
     return pb;
 }
 
-static Seqc__NsProof *proof_to_pb(struct arena *a, const struct seqc_nsblock *b)
+static Seqc__NsProof *proof_to_pb(struct pb_arena *a,
+                                  const struct seqc_nsblock *b)
 {
     const struct seq_nstree_absence *abs = &b->absence;
-    Seqc__NsProof *pb = arena_alloc(a, sizeof *pb);
+    Seqc__NsProof *pb = pb_arena_alloc(a, sizeof *pb);
 
     if (pb == NULL) {
         return NULL;
@@ -358,11 +249,11 @@ static Seqc__NsProof *proof_to_pb(struct arena *a, const struct seqc_nsblock *b)
     return pb;
 }
 
-static Seqc__Qc *qc_to_pb(struct arena *a, const struct seqc_qc *qc)
+static Seqc__Qc *qc_to_pb(struct pb_arena *a, const struct seqc_qc *qc)
 {
-    Seqc__Qc *pb = arena_alloc(a, sizeof *pb);
-    Seqc__QcSig *sigs = arena_array(a, qc->n_sigs, sizeof *sigs);
-    Seqc__QcSig **ptrs = arena_array(a, qc->n_sigs, sizeof *ptrs);
+    Seqc__Qc *pb = pb_arena_alloc(a, sizeof *pb);
+    Seqc__QcSig *sigs = pb_arena_array(a, qc->n_sigs, sizeof *sigs);
+    Seqc__QcSig **ptrs = pb_arena_array(a, qc->n_sigs, sizeof *ptrs);
     uint32_t i;
 
     if (pb == NULL || sigs == NULL || ptrs == NULL) {
@@ -384,11 +275,11 @@ static Seqc__Qc *qc_to_pb(struct arena *a, const struct seqc_qc *qc)
     return pb;
 }
 
-static Seqc__CommitProof *commit_to_pb(struct arena *a,
+static Seqc__CommitProof *commit_to_pb(struct pb_arena *a,
                                        const struct seqc_nsblock *b)
 {
-    Seqc__CommitProof *pb = arena_alloc(a, sizeof *pb);
-    Seqc__Header **chain = arena_array(a, b->n_chain, sizeof *chain);
+    Seqc__CommitProof *pb = pb_arena_alloc(a, sizeof *pb);
+    Seqc__Header **chain = pb_arena_array(a, b->n_chain, sizeof *chain);
     size_t i;
 
     if (pb == NULL || chain == NULL) {
@@ -408,12 +299,12 @@ static Seqc__CommitProof *commit_to_pb(struct arena *a,
     return pb->child != NULL && pb->child_qc != NULL ? pb : NULL;
 }
 
-static Seqc__NsBlock *nsblock_to_pb(struct arena *a,
+static Seqc__NsBlock *nsblock_to_pb(struct pb_arena *a,
                                     const struct seqc_nsblock *b)
 {
-    Seqc__NsBlock *pb = arena_alloc(a, sizeof *pb);
-    Seqc__Entry *entries = arena_array(a, b->n_entries, sizeof *entries);
-    Seqc__Entry **ptrs = arena_array(a, b->n_entries, sizeof *ptrs);
+    Seqc__NsBlock *pb = pb_arena_alloc(a, sizeof *pb);
+    Seqc__Entry *entries = pb_arena_array(a, b->n_entries, sizeof *entries);
+    Seqc__Entry **ptrs = pb_arena_array(a, b->n_entries, sizeof *ptrs);
     size_t i;
 
     if (pb == NULL || entries == NULL || ptrs == NULL) {
@@ -439,7 +330,7 @@ int seqc_nsblock_encode(const struct seqc_nsblock *b,
                         uint8_t **out,
                         size_t *out_len)
 {
-    struct arena a;
+    struct pb_arena a;
     Seqc__NsBlock *pb;
     uint8_t *buf;
     size_t len;
@@ -451,7 +342,7 @@ int seqc_nsblock_encode(const struct seqc_nsblock *b,
     if (!seqc_nsblock_ok(b)) {
         return SEQ_EINVAL;
     }
-    arena_init(&a, SIZE_MAX);
+    pb_arena_init(&a, SIZE_MAX, ARENA_CHUNK_MIN);
     pb = nsblock_to_pb(&a, b);
     if (pb == NULL) {
         rv = SEQ_ENOMEM;
@@ -469,7 +360,7 @@ int seqc_nsblock_encode(const struct seqc_nsblock *b,
     *out = buf;
     *out_len = len;
 out:
-    arena_close(&a);
+    pb_arena_close(&a);
     return rv;
 }
 
@@ -709,7 +600,7 @@ int seqc_nsblock_decode(const uint8_t *buf,
 {
     struct seqc_nsblock b;
     Seqc__NsBlock *pb;
-    struct arena a;
+    struct pb_arena a;
     int rv;
 
     assert(out != NULL);
@@ -718,7 +609,7 @@ int seqc_nsblock_decode(const uint8_t *buf,
     if (len > (SIZE_MAX - ARENA_SLACK) / ARENA_FACTOR) {
         return SEQ_EBADMSG;
     }
-    arena_init(&a, len * ARENA_FACTOR + ARENA_SLACK);
+    pb_arena_init(&a, len * ARENA_FACTOR + ARENA_SLACK, ARENA_CHUNK_MIN);
     pb = seqc__ns_block__unpack(&a.base, len, buf);
     if (pb == NULL) {
         rv = a.oom ? SEQ_ENOMEM : SEQ_EBADMSG;
@@ -732,6 +623,6 @@ int seqc_nsblock_decode(const uint8_t *buf,
         seqc_nsblock_free(&b);
     }
 out:
-    arena_close(&a);
+    pb_arena_close(&a);
     return rv;
 }

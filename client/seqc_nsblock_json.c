@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "seq_alloc.h"
+#include "seq_base64.h"
 #include "seq_hex.h"
 #include "seqc_int.h"
 
@@ -21,70 +22,8 @@
 #define JSON_EXACT_MAX (UINT64_C(1) << 53)
 
 /* ------------------------------------------------------------------------
- * Base64 (RFC 4648 section 4, with padding). The decoder is strict: length
- * a multiple of 4, only the alphabet, '=' only as the last one or two
- * characters, and the unused bits of the last group zero, so that every
- * payload has exactly one text.
+ * Base64: strict (common/seq_base64.h), so every payload has one text.
  * ------------------------------------------------------------------------ */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static size_t b64_len(size_t n)
-{
-    return (n + 2) / 3 * 4;
-}
-
-/* Writes b64_len(@n) characters (no NUL) to @out. */
-static void b64_encode(const uint8_t *in, size_t n, char *out)
-{
-    size_t i;
-
-    for (i = 0; i + 3 <= n; i += 3) {
-        uint32_t v =
-            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-
-        *out++ = b64_alphabet[v >> 18];
-        *out++ = b64_alphabet[(v >> 12) & 63];
-        *out++ = b64_alphabet[(v >> 6) & 63];
-        *out++ = b64_alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-
-        *out++ = b64_alphabet[v >> 18];
-        *out++ = b64_alphabet[(v >> 12) & 63];
-        *out++ = '=';
-        *out++ = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-
-        *out++ = b64_alphabet[v >> 18];
-        *out++ = b64_alphabet[(v >> 12) & 63];
-        *out++ = b64_alphabet[(v >> 6) & 63];
-        *out++ = '=';
-    }
-}
-
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
-}
 
 /* Decodes @len characters into *out (seq_malloc'd, *out_len bytes).
  * SEQ_EBADMSG for anything but canonical padded base64, SEQ_ENOMEM. */
@@ -93,54 +32,21 @@ static int b64_decode(const char *in,
                       uint8_t **out,
                       size_t *out_len)
 {
-    size_t pad = 0;
     size_t n;
-    size_t i;
-    size_t o = 0;
     uint8_t *buf;
 
-    if (len % 4 != 0) {
+    if (seq_base64_decoded_len(in, len, &n) != 0) {
         return SEQ_EBADMSG;
     }
-    if (len > 0 && in[len - 1] == '=') {
-        pad = len > 1 && in[len - 2] == '=' ? 2 : 1;
-    }
-    n = len / 4 * 3 - pad;
     buf = seq_malloc(n);
     if (buf == NULL) {
         return SEQ_ENOMEM;
     }
-    for (i = 0; i < len; i += 4) {
-        bool last = i + 4 == len;
-        int d[4];
-        uint32_t v = 0;
-        size_t j;
-
-        for (j = 0; j < 4; j++) {
-            d[j] = last && j >= 4 - pad ? 0 : b64_value(in[i + j]);
-            if (d[j] < 0) {
-                seq_free(buf);
-                return SEQ_EBADMSG;
-            }
-            v = v << 6 | (uint32_t)d[j];
-        }
-        /* Unused bits of a padded group must be zero. */
-        if (last && ((pad == 1 && (v & 0xff) != 0) ||
-                     (pad == 2 && (v & 0xffff) != 0))) {
-            seq_free(buf);
-            return SEQ_EBADMSG;
-        }
-        buf[o++] = (uint8_t)(v >> 16);
-        if (!last || pad < 2) {
-            buf[o++] = (uint8_t)(v >> 8);
-        }
-        if (!last || pad < 1) {
-            buf[o++] = (uint8_t)v;
-        }
+    if (seq_base64_decode(in, len, buf, n, out_len) != 0) {
+        seq_free(buf);
+        return SEQ_EBADMSG;
     }
-    assert(o == n);
     *out = buf;
-    *out_len = n;
     return SEQ_OK;
 }
 
@@ -236,14 +142,14 @@ static void sb_hash(struct sbuf *s, const char *key, const struct seq_hash *h)
 
 static void sb_base64(struct sbuf *s, const uint8_t *p, size_t n)
 {
-    size_t len = b64_len(n);
+    size_t len = seq_base64_len(n);
 
     if (n > SIZE_MAX / 2 || !sb_reserve(s, len + 2)) {
         s->oom = true;
         return;
     }
     s->data[s->len++] = '"';
-    b64_encode(p, n, s->data + s->len);
+    seq_base64_encode(p, n, s->data + s->len);
     s->len += len;
     s->data[s->len++] = '"';
     s->data[s->len] = '\0';

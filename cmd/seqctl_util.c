@@ -52,25 +52,39 @@ static void vreport(const char *prog, const char *fmt, va_list ap)
     fputc('\n', stderr);
 }
 
+int seqctl_vusage_error(const char *prog, const char *fmt, va_list ap)
+{
+    vreport(prog, fmt, ap);
+    fprintf(stderr, "Try '%s --help'.\n", prog);
+    return SEQCTL_USAGE;
+}
+
+int seqctl_vfail(const char *prog, const char *fmt, va_list ap)
+{
+    vreport(prog, fmt, ap);
+    return SEQCTL_FAIL;
+}
+
 int seqctl_usage_error(const char *prog, const char *fmt, ...)
 {
     va_list ap;
+    int rv;
 
     va_start(ap, fmt);
-    vreport(prog, fmt, ap);
+    rv = seqctl_vusage_error(prog, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "Try '%s --help'.\n", prog);
-    return SEQCTL_USAGE;
+    return rv;
 }
 
 int seqctl_fail(const char *prog, const char *fmt, ...)
 {
     va_list ap;
+    int rv;
 
     va_start(ap, fmt);
-    vreport(prog, fmt, ap);
+    rv = seqctl_vfail(prog, fmt, ap);
     va_end(ap);
-    return SEQCTL_FAIL;
+    return rv;
 }
 
 int seqctl_bad_option(const char *prog, int c, char **argv)

@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "seq_client.h"
@@ -32,6 +33,12 @@ int seqctl_usage_error(const char *prog, const char *fmt, ...)
 /* Prints "@prog: <message>" on stderr and returns SEQCTL_FAIL. */
 int seqctl_fail(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The same with a va_list, for wrappers (seqd's per-command reports). */
+int seqctl_vusage_error(const char *prog, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+int seqctl_vfail(const char *prog, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* The usage error for what getopt_long just refused (@c is '?' or ':'),
  * for the option at argv[optind - 1]. Parse with opterr = 0 and an

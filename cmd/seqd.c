@@ -28,6 +28,7 @@
 
 #include "net_node.h"
 #include "seq_alloc.h"
+#include "seqctl_util.h"
 
 #ifndef SEQ_VERSION
 #error "SEQ_VERSION is defined by cmd/CMakeLists.txt"
@@ -69,48 +70,42 @@ const char *seqd_home(const char *option)
     return env != NULL && env[0] != '\0' ? env : NULL;
 }
 
-static void vreport(const char *cmd, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-
-static void vreport(const char *cmd, const char *fmt, va_list ap)
+/* seqd's reports are seqctl_util's, under the program name "seqd <cmd>". */
+static const char *prog_of(const char *cmd, char buf[64])
 {
-    fprintf(stderr, "seqd %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    snprintf(buf, 64, "seqd %s", cmd);
+    return buf;
 }
 
 int seqd_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char prog[64];
     va_list ap;
+    int rv;
 
     va_start(ap, fmt);
-    vreport(cmd, fmt, ap);
+    rv = seqctl_vusage_error(prog_of(cmd, prog), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "Try 'seqd %s --help'.\n", cmd);
-    return SEQD_USAGE;
+    return rv;
 }
 
 int seqd_fail(const char *cmd, const char *fmt, ...)
 {
+    char prog[64];
     va_list ap;
+    int rv;
 
     va_start(ap, fmt);
-    vreport(cmd, fmt, ap);
+    rv = seqctl_vfail(prog_of(cmd, prog), fmt, ap);
     va_end(ap);
-    return SEQD_FAIL;
+    return rv;
 }
 
 int seqd_bad_option(const char *cmd, int c, char **argv)
 {
-    const char *arg = argv[optind - 1];
+    char prog[64];
 
-    if (c == ':') {
-        return seqd_usage_error(cmd, "option '%s' needs a value", arg);
-    }
-    if (optopt != 0 && strncmp(arg, "--", 2) != 0) {
-        return seqd_usage_error(cmd, "unknown option '-%c'", optopt);
-    }
-    return seqd_usage_error(cmd, "unknown option '%s'", arg);
+    return seqctl_bad_option(prog_of(cmd, prog), c, argv);
 }
 
 int seqd_parse_uint(const char *cmd,

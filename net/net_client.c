@@ -867,18 +867,11 @@ void net_client_metrics(const struct net_node *node, FILE *f)
 {
     const struct net_client *c = node->client;
 
-#define GAUGE(name, help, value)                                              \
-    fprintf(f, "# HELP seq_%s %s\n# TYPE seq_%s gauge\nseq_%s %" PRIu64 "\n", \
-            name, help, name, name, (uint64_t)(value))
-#define COUNTER(name, help, value)                                           \
-    fprintf(f,                                                               \
-            "# HELP seq_%s %s\n# TYPE seq_%s counter\nseq_%s %" PRIu64 "\n", \
-            name, help, name, name, (uint64_t)(value))
     if (c == NULL) {
         return;
     }
-    GAUGE("client_subscriptions", "Subscriptions on the client port.",
-          c->n_subs);
+    NODE_GAUGE(f, "client_subscriptions", "Subscriptions on the client port.",
+               c->n_subs);
     {
         uint64_t top = net_rollup_height(node), lag = 0;
         size_t i;
@@ -889,34 +882,33 @@ void net_client_metrics(const struct net_node *node, FILE *f)
                 lag = top - next + 1;
             }
         }
-        GAUGE("client_subscriber_lag_max",
-              "Heights the furthest-behind subscriber has yet to receive.",
-              lag);
+        NODE_GAUGE(f, "client_subscriber_lag_max",
+                   "Heights the furthest-behind subscriber has yet to receive.",
+                   lag);
     }
-    GAUGE("client_acks_pending", "Submit acks waiting for their sync.",
-          c->n_acks);
-    COUNTER("client_submits_total", "Submit requests on the client port.",
-            c->stats.submits);
-    COUNTER("client_txs_submitted_total",
-            "Transactions submitted on the client port.", c->stats.txs);
-    COUNTER("client_txs_accepted_total",
-            "New transactions admitted on the client port.",
-            c->stats.txs_accepted);
-    COUNTER("client_acks_sent_total", "Submit acks sent.", c->stats.acks_sent);
-    COUNTER("client_acks_dropped_total",
-            "Submit acks dropped: client gone or not reading.",
-            c->stats.acks_dropped);
-    COUNTER("client_tx_queries_total", "Transaction status queries.",
-            c->stats.queries);
-    COUNTER("client_subscribes_total", "Subscribe requests accepted.",
-            c->stats.subscribes);
-    COUNTER("client_blocks_sent_total", "Namespace blocks sent to subscribers.",
-            c->stats.blocks_sent);
-    COUNTER("client_replies_dropped_total",
-            "Replies not sent: client queue full or gone.",
-            c->stats.replies_dropped);
-    COUNTER("client_errors_total", "Error replies sent or attempted.",
-            c->stats.errors);
-#undef GAUGE
-#undef COUNTER
+    NODE_GAUGE(f, "client_acks_pending", "Submit acks waiting for their sync.",
+               c->n_acks);
+    NODE_COUNTER(f, "client_submits_total",
+                 "Submit requests on the client port.", c->stats.submits);
+    NODE_COUNTER(f, "client_txs_submitted_total",
+                 "Transactions submitted on the client port.", c->stats.txs);
+    NODE_COUNTER(f, "client_txs_accepted_total",
+                 "New transactions admitted on the client port.",
+                 c->stats.txs_accepted);
+    NODE_COUNTER(f, "client_acks_sent_total", "Submit acks sent.",
+                 c->stats.acks_sent);
+    NODE_COUNTER(f, "client_acks_dropped_total",
+                 "Submit acks dropped: client gone or not reading.",
+                 c->stats.acks_dropped);
+    NODE_COUNTER(f, "client_tx_queries_total", "Transaction status queries.",
+                 c->stats.queries);
+    NODE_COUNTER(f, "client_subscribes_total", "Subscribe requests accepted.",
+                 c->stats.subscribes);
+    NODE_COUNTER(f, "client_blocks_sent_total",
+                 "Namespace blocks sent to subscribers.", c->stats.blocks_sent);
+    NODE_COUNTER(f, "client_replies_dropped_total",
+                 "Replies not sent: client queue full or gone.",
+                 c->stats.replies_dropped);
+    NODE_COUNTER(f, "client_errors_total", "Error replies sent or attempted.",
+                 c->stats.errors);
 }

@@ -1046,39 +1046,37 @@ void net_http_metrics(const struct net_node *node, FILE *f)
 {
     const struct net_http *http = node->http_state;
 
-#define GAUGE(name, help, value)                                              \
-    fprintf(f, "# HELP seq_%s %s\n# TYPE seq_%s gauge\nseq_%s %" PRIu64 "\n", \
-            name, help, name, name, (uint64_t)(value))
-#define COUNTER(name, help, value)                                           \
-    fprintf(f,                                                               \
-            "# HELP seq_%s %s\n# TYPE seq_%s counter\nseq_%s %" PRIu64 "\n", \
-            name, help, name, name, (uint64_t)(value))
     if (http == NULL) {
         return;
     }
-    GAUGE("http_streams", "Namespace block streams open.", http->n_streams);
-    GAUGE("http_tx_waiting",
-          "POST /v1/tx requests waiting for their sync before the 202.",
-          http->n_suspended_tx);
-    GAUGE("http_body_bytes", "Bytes of request body buffers held.",
-          http->body_bytes);
-    COUNTER("http_bad_requests_total",
-            "HTTP requests refused as malformed, too large or misdirected.",
-            http->stats.bad_requests);
-    COUNTER("http_tx_submitted_total", "Transactions submitted over HTTP.",
-            http->stats.tx_submitted);
-    COUNTER("http_tx_accepted_total", "New transactions admitted over HTTP.",
-            http->stats.tx_accepted);
-    COUNTER("http_tx_too_large_total", "HTTP submissions refused as too large.",
-            http->stats.tx_too_large);
-    COUNTER("http_tx_full_total", "HTTP submissions refused: mempool full.",
-            http->stats.tx_full);
-    COUNTER("http_streams_opened_total", "Namespace block streams opened.",
-            http->stats.streams_opened);
-    COUNTER("http_streams_refused_total", "Streams refused: too many open.",
-            http->stats.streams_refused);
-    COUNTER("http_stream_blocks_total", "Namespace blocks sent on streams.",
-            http->stats.stream_blocks);
-#undef GAUGE
-#undef COUNTER
+    NODE_GAUGE(f, "http_streams", "Namespace block streams open.",
+               http->n_streams);
+    NODE_GAUGE(f, "http_tx_waiting",
+               "POST /v1/tx requests waiting for their sync before the 202.",
+               http->n_suspended_tx);
+    NODE_GAUGE(f, "http_body_bytes", "Bytes of request body buffers held.",
+               http->body_bytes);
+    NODE_COUNTER(
+        f, "http_bad_requests_total",
+        "HTTP requests refused as malformed, too large or misdirected.",
+        http->stats.bad_requests);
+    NODE_COUNTER(f, "http_tx_submitted_total",
+                 "Transactions submitted over HTTP.", http->stats.tx_submitted);
+    NODE_COUNTER(f, "http_tx_accepted_total",
+                 "New transactions admitted over HTTP.",
+                 http->stats.tx_accepted);
+    NODE_COUNTER(f, "http_tx_too_large_total",
+                 "HTTP submissions refused as too large.",
+                 http->stats.tx_too_large);
+    NODE_COUNTER(f, "http_tx_full_total",
+                 "HTTP submissions refused: mempool full.",
+                 http->stats.tx_full);
+    NODE_COUNTER(f, "http_streams_opened_total",
+                 "Namespace block streams opened.", http->stats.streams_opened);
+    NODE_COUNTER(f, "http_streams_refused_total",
+                 "Streams refused: too many open.",
+                 http->stats.streams_refused);
+    NODE_COUNTER(f, "http_stream_blocks_total",
+                 "Namespace blocks sent on streams.",
+                 http->stats.stream_blocks);
 }

@@ -362,6 +362,16 @@ json_t *node_status_json(const struct net_node *node)
         "rollup_height", (json_int_t)net_rollup_height(node));
 }
 
+void node_metric(FILE *f,
+                 const char *type,
+                 const char *name,
+                 const char *help,
+                 uint64_t value)
+{
+    fprintf(f, "# HELP seq_%s %s\n# TYPE seq_%s %s\nseq_%s %" PRIu64 "\n", name,
+            help, name, type, name, value);
+}
+
 char *node_metrics_text(const struct net_node *node)
 {
     const struct hs_core_stats *cs = hs_core_stats(node->core);
@@ -378,61 +388,59 @@ char *node_metrics_text(const struct net_node *node)
     if (f == NULL) {
         return NULL;
     }
-#define GAUGE(name, help, value)                                              \
-    fprintf(f, "# HELP seq_%s %s\n# TYPE seq_%s gauge\nseq_%s %" PRIu64 "\n", \
-            name, help, name, name, (uint64_t)(value))
-#define COUNTER(name, help, value)                                           \
-    fprintf(f,                                                               \
-            "# HELP seq_%s %s\n# TYPE seq_%s counter\nseq_%s %" PRIu64 "\n", \
-            name, help, name, name, (uint64_t)(value))
-    GAUGE("height", "Committed height.", hs_core_committed_height(node->core));
-    GAUGE("round", "Current round.", hs_core_round(node->core));
-    GAUGE("peers", "Validators connected with a matching genesis.",
-          net_mesh_peers(node->mesh));
-    GAUGE("catching_up", "1 while fetching missing blocks.",
-          hs_core_catching_up(node->core));
-    COUNTER("blocks_committed_total", "Blocks committed.", node->stats.commits);
-    COUNTER("proposals_sent_total", "Proposals sent.", cs->proposals_sent);
-    COUNTER("votes_sent_total", "Votes sent.", cs->votes_sent);
-    COUNTER("timeouts_sent_total", "Timeouts sent.", cs->timeouts_sent);
-    COUNTER("local_timeouts_total", "Round timers that fired.",
-            cs->local_timeouts);
-    COUNTER("msgs_bad_total", "Consensus messages that failed validation.",
-            cs->msgs_bad);
-    COUNTER("msgs_stale_total", "Consensus messages for older rounds.",
-            cs->msgs_stale);
-    COUNTER("frames_bad_total", "Undecodable frames from validators.",
-            node->stats.frames_bad);
-    COUNTER("client_bad_total", "Malformed requests on the client port.",
-            node->stats.client_bad);
-    COUNTER("p2p_dropped_bad_total", "Malformed envelopes on the p2p port.",
-            ms.dropped_bad);
-    COUNTER("p2p_dropped_full_total", "Frames dropped: peer queue full.",
-            ms.dropped_full);
-    COUNTER("p2p_dropped_mismatch_total",
-            "Frames dropped: peer with another genesis.", ms.dropped_mismatch);
-    COUNTER("zap_denied_total", "Connections refused: key not in genesis.",
-            ms.zap_denied);
-    COUNTER("store_syncs_total",
-            "Store syncs that wrote a batch (one per "
-            "loop turn with writes).",
-            rs.syncs);
-    COUNTER("store_sync_microseconds_total", "Time spent in store syncs.",
-            rs.sync_us_total);
-    GAUGE("store_sync_microseconds_max", "Longest store sync.", rs.sync_us_max);
-    COUNTER("store_sync_bytes_total", "Bytes written by store syncs.",
-            rs.sync_bytes_total);
-    COUNTER("loop_turns_total", "Loop turns (poll, feed, sync, flush).",
-            node->stats.turns);
-    COUNTER("http_requests_total", "HTTP requests served.",
-            node->stats.http_requests);
-    COUNTER("client_requests_total", "Requests answered on the client port.",
-            node->stats.client_requests);
+    NODE_GAUGE(f, "height", "Committed height.",
+               hs_core_committed_height(node->core));
+    NODE_GAUGE(f, "round", "Current round.", hs_core_round(node->core));
+    NODE_GAUGE(f, "peers", "Validators connected with a matching genesis.",
+               net_mesh_peers(node->mesh));
+    NODE_GAUGE(f, "catching_up", "1 while fetching missing blocks.",
+               hs_core_catching_up(node->core));
+    NODE_COUNTER(f, "blocks_committed_total", "Blocks committed.",
+                 node->stats.commits);
+    NODE_COUNTER(f, "proposals_sent_total", "Proposals sent.",
+                 cs->proposals_sent);
+    NODE_COUNTER(f, "votes_sent_total", "Votes sent.", cs->votes_sent);
+    NODE_COUNTER(f, "timeouts_sent_total", "Timeouts sent.", cs->timeouts_sent);
+    NODE_COUNTER(f, "local_timeouts_total", "Round timers that fired.",
+                 cs->local_timeouts);
+    NODE_COUNTER(f, "msgs_bad_total",
+                 "Consensus messages that failed validation.", cs->msgs_bad);
+    NODE_COUNTER(f, "msgs_stale_total", "Consensus messages for older rounds.",
+                 cs->msgs_stale);
+    NODE_COUNTER(f, "frames_bad_total", "Undecodable frames from validators.",
+                 node->stats.frames_bad);
+    NODE_COUNTER(f, "client_bad_total",
+                 "Malformed requests on the client port.",
+                 node->stats.client_bad);
+    NODE_COUNTER(f, "p2p_dropped_bad_total",
+                 "Malformed envelopes on the p2p port.", ms.dropped_bad);
+    NODE_COUNTER(f, "p2p_dropped_full_total",
+                 "Frames dropped: peer queue full.", ms.dropped_full);
+    NODE_COUNTER(f, "p2p_dropped_mismatch_total",
+                 "Frames dropped: peer with another genesis.",
+                 ms.dropped_mismatch);
+    NODE_COUNTER(f, "zap_denied_total",
+                 "Connections refused: key not in genesis.", ms.zap_denied);
+    NODE_COUNTER(f, "store_syncs_total",
+                 "Store syncs that wrote a batch (one per "
+                 "loop turn with writes).",
+                 rs.syncs);
+    NODE_COUNTER(f, "store_sync_microseconds_total",
+                 "Time spent in store syncs.", rs.sync_us_total);
+    NODE_GAUGE(f, "store_sync_microseconds_max", "Longest store sync.",
+               rs.sync_us_max);
+    NODE_COUNTER(f, "store_sync_bytes_total", "Bytes written by store syncs.",
+                 rs.sync_bytes_total);
+    NODE_COUNTER(f, "loop_turns_total", "Loop turns (poll, feed, sync, flush).",
+                 node->stats.turns);
+    NODE_COUNTER(f, "http_requests_total", "HTTP requests served.",
+                 node->stats.http_requests);
+    NODE_COUNTER(f, "client_requests_total",
+                 "Requests answered on the client port.",
+                 node->stats.client_requests);
     net_rollup_metrics(node, f);
     net_client_metrics(node, f);
     net_http_metrics(node, f);
-#undef GAUGE
-#undef COUNTER
     if (fclose(f) != 0) {
         free(text);
         return NULL;

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -119,6 +120,17 @@ void node_outbox_frame(struct net_node *node,
                        hs_node_t to,
                        uint8_t *frame,
                        size_t len);
+/* One Prometheus metric with its HELP and TYPE lines, for /metrics: every
+ * file's *_metrics() writes through these. */
+void node_metric(FILE *f,
+                 const char *type,
+                 const char *name,
+                 const char *help,
+                 uint64_t value);
+#define NODE_GAUGE(f, name, help, value) \
+    node_metric((f), "gauge", (name), (help), (uint64_t)(value))
+#define NODE_COUNTER(f, name, help, value) \
+    node_metric((f), "counter", (name), (help), (uint64_t)(value))
 /* Stage a store write's result: the first failure stops the node. */
 void node_note_io(struct net_node *node, int rv, const char *what);
 

@@ -5,6 +5,7 @@
  * corner where an overflow or a partial parse could hide. */
 
 #include "net_parse.h"
+#include "seq_base64.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -38,94 +39,6 @@ int net_parse_u64(const char *s, size_t len, uint64_t *out)
         v = v * 10 + d;
     }
     *out = v;
-    return SEQ_OK;
-}
-
-/* ---- Base64 --------------------------------------------------------------
- */
-
-/* The value of one alphabet character, or -1. */
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
-}
-
-int net_base64_decoded_len(const char *in, size_t len, size_t *out_len)
-{
-    size_t pad = 0;
-
-    if (len % 4 != 0) {
-        return SEQ_EINVAL;
-    }
-    if (len > 0 && in[len - 1] == '=') {
-        pad = in[len - 2] == '=' ? 2 : 1;
-    }
-    *out_len = len / 4 * 3 - pad;
-    return SEQ_OK;
-}
-
-int net_base64_decode(const char *in,
-                      size_t len,
-                      uint8_t *out,
-                      size_t cap,
-                      size_t *out_len)
-{
-    size_t n, i, o = 0;
-
-    if (net_base64_decoded_len(in, len, &n) != 0) {
-        return SEQ_EINVAL;
-    }
-    if (n > cap) {
-        return SEQ_ETOOBIG;
-    }
-    for (i = 0; i < len; i += 4) {
-        bool last = i + 4 == len;
-        int v[4];
-        unsigned k, chars = 4;
-        uint32_t word;
-
-        if (last && in[i + 3] == '=') {
-            chars = in[i + 2] == '=' ? 2 : 3;
-        }
-        for (k = 0; k < 4; k++) {
-            v[k] = k < chars ? b64_value(in[i + k]) : 0;
-            if (v[k] < 0) {
-                return SEQ_EINVAL; /* Outside the alphabet, or a '='
-                                    * before the end. */
-            }
-        }
-        word = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-               (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        /* Padding must cover unused bits that are zero: "QQ==" and not
-         * "QR==" for "A". */
-        if ((chars == 2 && (word & 0xffff) != 0) ||
-            (chars == 3 && (word & 0xff) != 0)) {
-            return SEQ_EINVAL;
-        }
-        out[o++] = (uint8_t)(word >> 16);
-        if (chars > 2) {
-            out[o++] = (uint8_t)(word >> 8);
-        }
-        if (chars > 3) {
-            out[o++] = (uint8_t)word;
-        }
-    }
-    *out_len = o;
     return SEQ_OK;
 }
 
@@ -297,7 +210,7 @@ int net_tx_body_parse(const char *body,
     }
     text = json_string_value(payload);
     text_len = json_string_length(payload);
-    if (net_base64_decoded_len(text, text_len, &n) != 0) {
+    if (seq_base64_decoded_len(text, text_len, &n) != 0) {
         json_decref(root);
         return body_error(code, why, "bad_payload",
                           "\"payload\" is not padded base64");
@@ -311,7 +224,7 @@ int net_tx_body_parse(const char *body,
         json_decref(root);
         return SEQ_ENOMEM;
     }
-    rv = net_base64_decode(text, text_len, buf, n, &n);
+    rv = seq_base64_decode(text, text_len, buf, n, &n);
     json_decref(root);
     if (rv != 0) {
         seq_free(buf);

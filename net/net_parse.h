@@ -20,21 +20,6 @@
  * most UINT64_MAX. Returns 0 with *out, or SEQ_EINVAL. */
 int net_parse_u64(const char *s, size_t len, uint64_t *out);
 
-/* Strict base64 (RFC 4648 §4): the standard alphabet, a length that is a
- * multiple of 4, '=' only as the last one or two characters, and zero
- * bits where the last character pads (one encoding per byte string).
- * net_base64_decoded_len returns 0 with the exact decoded length of @in
- * (checking the length and padding only). net_base64_decode writes it to
- * @out (@cap bytes): 0 with *out_len, SEQ_EINVAL (not strict base64),
- * SEQ_ETOOBIG (more than @cap bytes; nothing written). On SEQ_EINVAL @out
- * may be partly written. */
-int net_base64_decoded_len(const char *in, size_t len, size_t *out_len);
-int net_base64_decode(const char *in,
-                      size_t len,
-                      uint8_t *out,
-                      size_t cap,
-                      size_t *out_len);
-
 /* The HTTP API's paths (net_http.c). */
 enum net_route_kind {
     NET_ROUTE_STATUS = 1, /* /v1/status */

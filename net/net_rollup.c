@@ -126,7 +126,6 @@ struct rollup_stats {
 struct net_rollup {
     struct mp_pool *pool;
     struct mp_namespace *namespaces;
-    struct mp_batch_limits limits;
     uint64_t materialized; /* Entries staged up to here. */
     uint64_t served;       /* ... and durable up to here. */
     struct ublock *blocks;
@@ -1546,7 +1545,6 @@ static int scan_batch(void *arg,
 {
     struct scan_ctx *ctx = arg;
     struct net_node *node = ctx->node;
-    struct mp_batch *batch;
     void *rec = NULL;
     size_t rlen = 0;
 
@@ -1555,15 +1553,13 @@ static int scan_batch(void *arg,
         ctx->skipped++;
         return 0; /* Committed (R2). */
     }
-    if (mp_batch_decode(val, len, &node->rollup->limits, &batch) != 0) {
-        ctx->skipped++;
-        return 0;
-    }
-    if (mp_pool_add_batch(node->rollup->pool, mp_batch_author(batch), val, len,
-                          id) == 0) {
+    /* With its id given, a batch may come from anyone: the pool checks
+     * the bytes, whoever wrote them. */
+    if (mp_pool_add_batch(node->rollup->pool, node->self, val, len, id) == 0) {
         ctx->held++;
+    } else {
+        ctx->skipped++;
     }
-    mp_batch_free(batch);
     return 0;
 }
 
@@ -1675,9 +1671,6 @@ int net_rollup_open(struct net_node *node)
     cfg.block_max_bytes = BLOCK_MAX_BYTES;
     cfg.dedup_heights = DEDUP_HEIGHTS;
     cfg.hash_seed = seed;
-    r->limits.max_txs = cfg.batch_max_txs;
-    r->limits.max_bytes = cfg.batch_max_bytes;
-    r->limits.max_tx_size = cfg.max_tx_size;
     rv = mp_pool_open(&cfg, &r->pool);
     if (rv != 0) {
         SEQ_LOGE(LOG_MOD, "cannot open the mempool: %s", seq_strerror(rv));
@@ -1769,46 +1762,43 @@ void net_rollup_metrics(const struct net_node *node, FILE *f)
         return;
     }
     mp_pool_stats(r->pool, &st);
-#define GAUGE(name, help, value)                                              \
-    fprintf(f, "# HELP seq_%s %s\n# TYPE seq_%s gauge\nseq_%s %" PRIu64 "\n", \
-            name, help, name, name, (uint64_t)(value))
-#define COUNTER(name, help, value)                                           \
-    fprintf(f,                                                               \
-            "# HELP seq_%s %s\n# TYPE seq_%s counter\nseq_%s %" PRIu64 "\n", \
-            name, help, name, name, (uint64_t)(value))
-    GAUGE("mempool_pending_txs", "Admitted here, not committed.",
-          st.pending_txs);
-    GAUGE("mempool_pending_bytes", "Their payload bytes.", st.pending_bytes);
-    GAUGE("mempool_held_batches", "Batches held awaiting commit.",
-          st.held_batches);
-    GAUGE("rollup_height", "Highest height whose entries are durable.",
-          r->served);
-    GAUGE("rollup_commits_queued", "Committed blocks awaiting their batches.",
-          r->n_commits);
-    GAUGE("rollup_batches_wanted", "Batches being fetched.", r->n_wanted);
-    COUNTER("mempool_admitted_total", "Transactions admitted.", st.admitted);
-    COUNTER("mempool_duplicates_total", "Duplicate submissions.",
-            st.duplicates);
-    COUNTER("mempool_rejected_full_total", "Submissions refused: full.",
-            st.rejected_full);
-    COUNTER("mempool_committed_txs_total", "Transactions committed.",
-            st.committed_txs);
-    COUNTER("mempool_committed_dropped_total", "Duplicates dropped at commit.",
-            st.committed_dropped);
-    COUNTER("batches_sealed_total", "Batches sealed here.",
-            r->stats.batches_sealed);
-    COUNTER("batches_received_total", "Batches received from peers.",
-            r->stats.batches_received);
-    COUNTER("batches_bad_total", "Batches refused.", r->stats.batches_bad);
-    COUNTER("batch_requests_sent_total", "Batch fetches sent.",
-            r->stats.batch_requests_sent);
-    COUNTER("batch_requests_served_total", "Batch fetches answered.",
-            r->stats.batch_requests_served);
-    COUNTER("payloads_refused_total", "Proposals refused: bad payload.",
-            r->stats.payload_refused);
-    COUNTER("ns_root_mismatch_total",
-            "Proposals refused: namespace root does not match.",
-            r->stats.ns_root_mismatch);
+    NODE_GAUGE(f, "mempool_pending_txs", "Admitted here, not committed.",
+               st.pending_txs);
+    NODE_GAUGE(f, "mempool_pending_bytes", "Their payload bytes.",
+               st.pending_bytes);
+    NODE_GAUGE(f, "mempool_held_batches", "Batches held awaiting commit.",
+               st.held_batches);
+    NODE_GAUGE(f, "rollup_height", "Highest height whose entries are durable.",
+               r->served);
+    NODE_GAUGE(f, "rollup_commits_queued",
+               "Committed blocks awaiting their batches.", r->n_commits);
+    NODE_GAUGE(f, "rollup_batches_wanted", "Batches being fetched.",
+               r->n_wanted);
+    NODE_COUNTER(f, "mempool_admitted_total", "Transactions admitted.",
+                 st.admitted);
+    NODE_COUNTER(f, "mempool_duplicates_total", "Duplicate submissions.",
+                 st.duplicates);
+    NODE_COUNTER(f, "mempool_rejected_full_total", "Submissions refused: full.",
+                 st.rejected_full);
+    NODE_COUNTER(f, "mempool_committed_txs_total", "Transactions committed.",
+                 st.committed_txs);
+    NODE_COUNTER(f, "mempool_committed_dropped_total",
+                 "Duplicates dropped at commit.", st.committed_dropped);
+    NODE_COUNTER(f, "batches_sealed_total", "Batches sealed here.",
+                 r->stats.batches_sealed);
+    NODE_COUNTER(f, "batches_received_total", "Batches received from peers.",
+                 r->stats.batches_received);
+    NODE_COUNTER(f, "batches_bad_total", "Batches refused.",
+                 r->stats.batches_bad);
+    NODE_COUNTER(f, "batch_requests_sent_total", "Batch fetches sent.",
+                 r->stats.batch_requests_sent);
+    NODE_COUNTER(f, "batch_requests_served_total", "Batch fetches answered.",
+                 r->stats.batch_requests_served);
+    NODE_COUNTER(f, "payloads_refused_total", "Proposals refused: bad payload.",
+                 r->stats.payload_refused);
+    NODE_COUNTER(f, "ns_root_mismatch_total",
+                 "Proposals refused: namespace root does not match.",
+                 r->stats.ns_root_mismatch);
     if (node->genesis.n_namespaces > 0 && r->stats.ns_txs != NULL) {
         uint32_t j;
         fprintf(f,
@@ -1823,6 +1813,4 @@ void net_rollup_metrics(const struct net_node *node, FILE *f)
                     node->genesis.namespaces[j].name, r->stats.ns_txs[j]);
         }
     }
-#undef GAUGE
-#undef COUNTER
 }

@@ -49,7 +49,6 @@
 #include "wire.h"
 
 #include <assert.h>
-#include <stdalign.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +57,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "consensus.pb-c.h"
+#include "pb_arena.h"
 #include "seq_alloc.h"
 #include "seq_err.h"
 #include "seq_hash.h"
@@ -66,130 +66,14 @@
 #define WIRE_ARENA_FACTOR 4u
 #define WIRE_ARENA_SLACK  (64u * 1024)
 
-/* Arena chunks start small (a vote needs well under 1 KiB) and double up
- * to ARENA_CHUNK_MAX; an allocation bigger than a quarter of the next chunk
- * (a payload) gets a chunk of its own. */
-#define ARENA_ALIGN     alignof(max_align_t)
+/* Arena chunks (pb_arena.h) start small: a vote needs well under 1 KiB. */
 #define ARENA_CHUNK_MIN (2u * 1024)
-#define ARENA_CHUNK_MAX (256u * 1024)
 
 _Static_assert(HS_MAX_PAYLOAD + 2 * WIRE_BLOCK_OVERHEAD <= WIRE_MAX_FRAME,
                "a proposal with a full block and a TC must fit a frame");
 _Static_assert(WIRE_MAX_FRAME <=
                    (SIZE_MAX - WIRE_ARENA_SLACK) / WIRE_ARENA_FACTOR,
                "the decode budget must not overflow size_t");
-
-/* ------------------------------------------------------------------------
- * The arena: a ProtobufCAllocator whose free() does nothing and whose
- * chunks are released together by arena_close().
- * ------------------------------------------------------------------------ */
-
-struct arena_chunk {
-    struct arena_chunk *next;
-    size_t size; /* Usable bytes after the header. */
-    size_t used;
-};
-
-struct arena {
-    ProtobufCAllocator base; /* Handed to protobuf-c; allocator_data = us. */
-    struct arena_chunk *head;
-    size_t left;       /* Budget left, in bytes (W3). */
-    size_t next_chunk; /* Size of the next ordinary chunk. */
-    bool oom;          /* seq_malloc failed, as opposed to budget spent. */
-};
-
-static size_t align_up(size_t n)
-{
-    return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-}
-
-static uint8_t *chunk_data(struct arena_chunk *c)
-{
-    return (uint8_t *)c + align_up(sizeof(struct arena_chunk));
-}
-
-static void *arena_alloc(void *data, size_t size)
-{
-    struct arena *a = data;
-    struct arena_chunk *c = a->head;
-    size_t need;
-    size_t chunk_size;
-
-    /* Checked before rounding so that a huge size cannot wrap. */
-    if (size > a->left || size > SIZE_MAX - ARENA_CHUNK_MAX) {
-        return NULL;
-    }
-    need = align_up(size == 0 ? 1 : size);
-    if (need > a->left) {
-        return NULL;
-    }
-    a->left -= need;
-
-    if (c != NULL && c->size - c->used >= need) {
-        c->used += need;
-        return chunk_data(c) + c->used - need;
-    }
-    chunk_size = need > a->next_chunk / 4 ? need : a->next_chunk;
-    c = seq_malloc(align_up(sizeof(struct arena_chunk)) + chunk_size);
-    if (c == NULL) {
-        a->oom = true;
-        return NULL;
-    }
-    c->size = chunk_size;
-    c->used = need;
-    if (chunk_size == need && a->head != NULL) {
-        /* A dedicated chunk: keep allocating from the current head. */
-        c->next = a->head->next;
-        a->head->next = c;
-    } else {
-        c->next = a->head;
-        a->head = c;
-        if (a->next_chunk < ARENA_CHUNK_MAX) {
-            a->next_chunk *= 2;
-        }
-    }
-    return chunk_data(c);
-}
-
-static void arena_free(void *data, void *ptr)
-{
-    /* Everything goes at once in arena_close(). */
-    (void)data;
-    (void)ptr;
-}
-
-static void arena_init(struct arena *a, size_t budget)
-{
-    a->base.alloc = arena_alloc;
-    a->base.free = arena_free;
-    a->base.allocator_data = a;
-    a->head = NULL;
-    a->left = budget;
-    a->next_chunk = ARENA_CHUNK_MIN;
-    a->oom = false;
-}
-
-static void arena_close(struct arena *a)
-{
-    struct arena_chunk *c = a->head;
-
-    while (c != NULL) {
-        struct arena_chunk *next = c->next;
-
-        seq_free(c);
-        c = next;
-    }
-    a->head = NULL;
-}
-
-/* An array of @n objects of @size bytes from the arena, or NULL. */
-static void *arena_array(struct arena *a, size_t n, size_t size)
-{
-    if (size != 0 && n > SIZE_MAX / size) {
-        return NULL;
-    }
-    return arena_alloc(a, n * size);
-}
 
 /* ------------------------------------------------------------------------
  * Bounds (W2). One predicate per core struct; true when a decoder would
@@ -311,16 +195,16 @@ static ProtobufCBinaryData bytes_ref(const uint8_t *data, size_t len)
     return bd;
 }
 
-static Seq__Consensus__QC *qc_to_pb(struct arena *a, const struct hs_qc *qc)
+static Seq__Consensus__QC *qc_to_pb(struct pb_arena *a, const struct hs_qc *qc)
 {
     Seq__Consensus__QC *pb;
     Seq__Consensus__QcSig *sigs;
     Seq__Consensus__QcSig **ptrs;
     uint32_t i;
 
-    pb = arena_alloc(a, sizeof *pb);
-    sigs = arena_array(a, qc->n_sigs, sizeof *sigs);
-    ptrs = arena_array(a, qc->n_sigs, sizeof *ptrs);
+    pb = pb_arena_alloc(a, sizeof *pb);
+    sigs = pb_arena_array(a, qc->n_sigs, sizeof *sigs);
+    ptrs = pb_arena_array(a, qc->n_sigs, sizeof *ptrs);
     if (pb == NULL || sigs == NULL || ptrs == NULL) {
         return NULL;
     }
@@ -340,16 +224,16 @@ static Seq__Consensus__QC *qc_to_pb(struct arena *a, const struct hs_qc *qc)
     return pb;
 }
 
-static Seq__Consensus__TC *tc_to_pb(struct arena *a, const struct hs_tc *tc)
+static Seq__Consensus__TC *tc_to_pb(struct pb_arena *a, const struct hs_tc *tc)
 {
     Seq__Consensus__TC *pb;
     Seq__Consensus__TcSig *sigs;
     Seq__Consensus__TcSig **ptrs;
     uint32_t i;
 
-    pb = arena_alloc(a, sizeof *pb);
-    sigs = arena_array(a, tc->n_sigs, sizeof *sigs);
-    ptrs = arena_array(a, tc->n_sigs, sizeof *ptrs);
+    pb = pb_arena_alloc(a, sizeof *pb);
+    sigs = pb_arena_array(a, tc->n_sigs, sizeof *sigs);
+    ptrs = pb_arena_array(a, tc->n_sigs, sizeof *ptrs);
     if (pb == NULL || sigs == NULL || ptrs == NULL) {
         return NULL;
     }
@@ -368,10 +252,10 @@ static Seq__Consensus__TC *tc_to_pb(struct arena *a, const struct hs_tc *tc)
     return pb;
 }
 
-static Seq__Consensus__Block *block_to_pb(struct arena *a,
+static Seq__Consensus__Block *block_to_pb(struct pb_arena *a,
                                           const struct hs_block *b)
 {
-    Seq__Consensus__Block *pb = arena_alloc(a, sizeof *pb);
+    Seq__Consensus__Block *pb = pb_arena_alloc(a, sizeof *pb);
 
     if (pb == NULL) {
         return NULL;
@@ -389,10 +273,10 @@ static Seq__Consensus__Block *block_to_pb(struct arena *a,
     return pb->justify != NULL ? pb : NULL;
 }
 
-static Seq__Consensus__Vote *vote_to_pb(struct arena *a,
+static Seq__Consensus__Vote *vote_to_pb(struct pb_arena *a,
                                         const struct hs_vote *v)
 {
-    Seq__Consensus__Vote *pb = arena_alloc(a, sizeof *pb);
+    Seq__Consensus__Vote *pb = pb_arena_alloc(a, sizeof *pb);
 
     if (pb == NULL) {
         return NULL;
@@ -407,10 +291,10 @@ static Seq__Consensus__Vote *vote_to_pb(struct arena *a,
     return pb;
 }
 
-static Seq__Consensus__Proposal *proposal_to_pb(struct arena *a,
+static Seq__Consensus__Proposal *proposal_to_pb(struct pb_arena *a,
                                                 const struct hs_proposal *p)
 {
-    Seq__Consensus__Proposal *pb = arena_alloc(a, sizeof *pb);
+    Seq__Consensus__Proposal *pb = pb_arena_alloc(a, sizeof *pb);
 
     if (pb == NULL) {
         return NULL;
@@ -427,10 +311,10 @@ static Seq__Consensus__Proposal *proposal_to_pb(struct arena *a,
     return pb->block != NULL ? pb : NULL;
 }
 
-static Seq__Consensus__Timeout *timeout_to_pb(struct arena *a,
+static Seq__Consensus__Timeout *timeout_to_pb(struct pb_arena *a,
                                               const struct hs_timeout *t)
 {
-    Seq__Consensus__Timeout *pb = arena_alloc(a, sizeof *pb);
+    Seq__Consensus__Timeout *pb = pb_arena_alloc(a, sizeof *pb);
 
     if (pb == NULL) {
         return NULL;
@@ -452,10 +336,10 @@ static Seq__Consensus__Timeout *timeout_to_pb(struct arena *a,
 }
 
 static Seq__Consensus__BlockRequest *request_to_pb(
-    struct arena *a,
+    struct pb_arena *a,
     const struct hs_block_request *r)
 {
-    Seq__Consensus__BlockRequest *pb = arena_alloc(a, sizeof *pb);
+    Seq__Consensus__BlockRequest *pb = pb_arena_alloc(a, sizeof *pb);
 
     if (pb == NULL) {
         return NULL;
@@ -468,12 +352,12 @@ static Seq__Consensus__BlockRequest *request_to_pb(
 }
 
 static Seq__Consensus__BlockResponse *response_to_pb(
-    struct arena *a,
+    struct pb_arena *a,
     const struct hs_block_response *r)
 {
-    Seq__Consensus__BlockResponse *pb = arena_alloc(a, sizeof *pb);
+    Seq__Consensus__BlockResponse *pb = pb_arena_alloc(a, sizeof *pb);
     Seq__Consensus__Block **blocks =
-        arena_array(a, r->n_blocks, sizeof *blocks);
+        pb_arena_array(a, r->n_blocks, sizeof *blocks);
     uint32_t i;
 
     if (pb == NULL || blocks == NULL) {
@@ -492,10 +376,10 @@ static Seq__Consensus__BlockResponse *response_to_pb(
 }
 
 /* The frame for @msg, whose type msg_ok() has accepted. */
-static Seq__Consensus__Frame *msg_to_pb(struct arena *a,
+static Seq__Consensus__Frame *msg_to_pb(struct pb_arena *a,
                                         const struct hs_msg *msg)
 {
-    Seq__Consensus__Frame *frame = arena_alloc(a, sizeof *frame);
+    Seq__Consensus__Frame *frame = pb_arena_alloc(a, sizeof *frame);
     void *body = NULL;
 
     if (frame == NULL) {
@@ -528,10 +412,10 @@ static Seq__Consensus__Frame *msg_to_pb(struct arena *a,
     return body != NULL ? frame : NULL;
 }
 
-static Seq__Consensus__SafetyState *safety_to_pb(struct arena *a,
+static Seq__Consensus__SafetyState *safety_to_pb(struct pb_arena *a,
                                                  const struct hs_safety *s)
 {
-    Seq__Consensus__SafetyState *pb = arena_alloc(a, sizeof *pb);
+    Seq__Consensus__SafetyState *pb = pb_arena_alloc(a, sizeof *pb);
     Seq__Consensus__LastTimeout *last_timeout;
 
     if (pb == NULL) {
@@ -550,7 +434,7 @@ static Seq__Consensus__SafetyState *safety_to_pb(struct arena *a,
         }
     }
     if (s->has_last_timeout) {
-        last_timeout = arena_alloc(a, sizeof *last_timeout);
+        last_timeout = pb_arena_alloc(a, sizeof *last_timeout);
         if (last_timeout == NULL) {
             return NULL;
         }
@@ -595,7 +479,7 @@ static int pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
 static int unpack(const ProtobufCMessageDescriptor *desc,
                   const uint8_t *buf,
                   size_t len,
-                  struct arena *a,
+                  struct pb_arena *a,
                   ProtobufCMessage **out)
 {
     ProtobufCMessage *m;
@@ -605,12 +489,13 @@ static int unpack(const ProtobufCMessageDescriptor *desc,
     if (len > WIRE_MAX_FRAME) {
         return SEQ_EBADMSG;
     }
-    arena_init(a, len * WIRE_ARENA_FACTOR + WIRE_ARENA_SLACK);
+    pb_arena_init(a, len * WIRE_ARENA_FACTOR + WIRE_ARENA_SLACK,
+                  ARENA_CHUNK_MIN);
     m = protobuf_c_message_unpack(desc, &a->base, len, buf);
     if (m == NULL) {
         int rv = a->oom ? SEQ_ENOMEM : SEQ_EBADMSG;
 
-        arena_close(a);
+        pb_arena_close(a);
         return rv;
     }
     *out = m;
@@ -865,7 +750,7 @@ struct codec {
     /* The protobuf-c form of @v, built in @a; NULL when out of memory. A
      * protobuf-c message starts with its ProtobufCMessage, so a cast of
      * the typed pointer gives it. */
-    ProtobufCMessage *(*to_pb)(struct arena *a, const void *v);
+    ProtobufCMessage *(*to_pb)(struct pb_arena *a, const void *v);
     /* Fill the zeroed @v from @m: 0, SEQ_EBADMSG or SEQ_ENOMEM. */
     int (*from_pb)(const ProtobufCMessage *m, void *v);
     /* Free what a failed from_pb() left in @v; NULL if @v owns nothing. */
@@ -879,7 +764,7 @@ static int encode(const struct codec *c,
                   uint8_t **out,
                   size_t *out_len)
 {
-    struct arena scratch;
+    struct pb_arena scratch;
     ProtobufCMessage *pb;
     int rv;
 
@@ -888,10 +773,10 @@ static int encode(const struct codec *c,
     if (!c->ok(in)) {
         return SEQ_EINVAL;
     }
-    arena_init(&scratch, SIZE_MAX);
+    pb_arena_init(&scratch, SIZE_MAX, ARENA_CHUNK_MIN);
     pb = c->to_pb(&scratch, in);
     rv = pb != NULL ? pack(pb, out, out_len) : SEQ_ENOMEM;
-    arena_close(&scratch);
+    pb_arena_close(&scratch);
     return rv;
 }
 
@@ -906,7 +791,7 @@ static int decode(const struct codec *c,
                   size_t out_size)
 {
     ProtobufCMessage *m;
-    struct arena arena;
+    struct pb_arena arena;
     int rv;
 
     assert(out != NULL);
@@ -920,7 +805,7 @@ static int decode(const struct codec *c,
     if (rv == SEQ_OK && !c->ok(out)) {
         rv = SEQ_EBADMSG;
     }
-    arena_close(&arena);
+    pb_arena_close(&arena);
     if (rv != SEQ_OK) {
         goto err_after_from_pb;
     }
@@ -940,7 +825,7 @@ static bool msg_codec_ok(const void *v)
     return msg_ok(v);
 }
 
-static ProtobufCMessage *msg_codec_to_pb(struct arena *a, const void *v)
+static ProtobufCMessage *msg_codec_to_pb(struct pb_arena *a, const void *v)
 {
     return (ProtobufCMessage *)msg_to_pb(a, v);
 }
@@ -983,7 +868,7 @@ static bool block_codec_ok(const void *v)
     return block_ok(v);
 }
 
-static ProtobufCMessage *block_codec_to_pb(struct arena *a, const void *v)
+static ProtobufCMessage *block_codec_to_pb(struct pb_arena *a, const void *v)
 {
     return (ProtobufCMessage *)block_to_pb(a, v);
 }
@@ -1021,7 +906,7 @@ static bool qc_codec_ok(const void *v)
     return qc_ok(v);
 }
 
-static ProtobufCMessage *qc_codec_to_pb(struct arena *a, const void *v)
+static ProtobufCMessage *qc_codec_to_pb(struct pb_arena *a, const void *v)
 {
     return (ProtobufCMessage *)qc_to_pb(a, v);
 }
@@ -1054,7 +939,7 @@ static bool safety_codec_ok(const void *v)
     return safety_ok(v);
 }
 
-static ProtobufCMessage *safety_codec_to_pb(struct arena *a, const void *v)
+static ProtobufCMessage *safety_codec_to_pb(struct pb_arena *a, const void *v)
 {
     return (ProtobufCMessage *)safety_to_pb(a, v);
 }
@@ -1240,7 +1125,7 @@ int wire_decode_rollup(const uint8_t *buf, size_t len, struct wire_rollup *out)
     ProtobufCMessage *m;
     enum wire_frame_type type;
     struct wire_blob *items;
-    struct arena a;
+    struct pb_arena a;
     size_t n = 0, total = 0, i;
     uint8_t *p;
     int rv;
@@ -1303,7 +1188,7 @@ int wire_decode_rollup(const uint8_t *buf, size_t len, struct wire_rollup *out)
     out->items = items;
     rv = SEQ_OK;
 done:
-    arena_close(&a);
+    pb_arena_close(&a);
     return rv;
 }
 

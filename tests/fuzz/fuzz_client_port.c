@@ -51,6 +51,7 @@
 #include "client.pb-c.h"
 #include "net_parse.h"
 #include "seq_alloc.h"
+#include "seq_base64.h"
 #include "seq_client.h"
 #include "seq_err.h"
 #include "seq_hex.h"
@@ -522,18 +523,18 @@ static void check_base64(const uint8_t *data, size_t size)
     int rv;
 
     got = xmalloc(size);
-    rv = net_base64_decode(in, size, got, size, &got_len);
+    rv = seq_base64_decode(in, size, got, size, &got_len);
     if (canonical) {
         if (rv != SEQ_OK || got_len != want_len ||
             memcmp(got, want, want_len) != 0) {
             fail("base64: refuses or misreads OpenSSL's encoding");
         }
-        if (net_base64_decoded_len(in, size, &n) != SEQ_OK || n != got_len) {
+        if (seq_base64_decoded_len(in, size, &n) != SEQ_OK || n != got_len) {
             fail("base64: decoded_len disagrees with decode");
         }
         if (got_len > 0) {
             memset(got, 0x5a, size);
-            if (net_base64_decode(in, size, got, got_len - 1, &n) !=
+            if (seq_base64_decode(in, size, got, got_len - 1, &n) !=
                     SEQ_ETOOBIG ||
                 !untouched(got, size)) {
                 fail("base64: a short buffer is not refused untouched");
@@ -548,7 +549,7 @@ static void check_base64(const uint8_t *data, size_t size)
     /* decode(encode(x)) == x, x being the input's bytes. */
     enc = b64_encode(data, size);
     got = xmalloc(size);
-    if (net_base64_decode(enc, strlen(enc), got, size, &got_len) != SEQ_OK ||
+    if (seq_base64_decode(enc, strlen(enc), got, size, &got_len) != SEQ_OK ||
         got_len != size || memcmp(got, data, size) != 0) {
         fail("base64: decode(encode(x)) != x");
     }

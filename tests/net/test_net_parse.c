@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "net_parse.h"
 #include "seq_alloc.h"
+#include "seq_base64.h"
 #include "seq_client.h"
 #include "seq_err.h"
 
@@ -102,12 +103,12 @@ TEST(parse, base64_known)
     size_t i, n;
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ASSERT_OK(net_base64_decode(cases[i].b64, strlen(cases[i].b64), out,
+        ASSERT_OK(seq_base64_decode(cases[i].b64, strlen(cases[i].b64), out,
                                     sizeof out, &n));
         ASSERT_EQ(n, strlen(cases[i].plain));
         ASSERT_MEMEQ(out, cases[i].plain, n);
         ASSERT_OK(
-            net_base64_decoded_len(cases[i].b64, strlen(cases[i].b64), &n));
+            seq_base64_decoded_len(cases[i].b64, strlen(cases[i].b64), &n));
         ASSERT_EQ(n, strlen(cases[i].plain));
     }
 }
@@ -123,12 +124,12 @@ TEST(parse, base64_round_trip)
             in[i] = (uint8_t)(i * 37 + len * 11);
         }
         b64_encode(in, len, text);
-        ASSERT_OK(net_base64_decode(text, strlen(text), out, len, &n));
+        ASSERT_OK(seq_base64_decode(text, strlen(text), out, len, &n));
         ASSERT_EQ(n, len);
         ASSERT_MEMEQ(out, in, len);
         if (len > 0) {
             /* One byte short of room: refused before writing. */
-            ASSERT_ERR(net_base64_decode(text, strlen(text), out, len - 1, &n),
+            ASSERT_ERR(seq_base64_decode(text, strlen(text), out, len - 1, &n),
                        SEQ_ETOOBIG);
         }
     }
@@ -147,13 +148,13 @@ TEST(parse, base64_bad)
     size_t i, n = 99;
 
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int rv = net_base64_decode(bad[i], strlen(bad[i]), out, sizeof out, &n);
+        int rv = seq_base64_decode(bad[i], strlen(bad[i]), out, sizeof out, &n);
         if (rv != SEQ_EINVAL) {
             harness_fail(__FILE__, __LINE__, "\"%s\" decoded: %d", bad[i], rv);
         }
     }
     /* A NUL inside the string is just another bad character. */
-    ASSERT_ERR(net_base64_decode("Zm\0v", 4, out, sizeof out, &n), SEQ_EINVAL);
+    ASSERT_ERR(seq_base64_decode("Zm\0v", 4, out, sizeof out, &n), SEQ_EINVAL);
     ASSERT_EQ(n, 99u);
 }
 
