@@ -9,8 +9,8 @@
 #define SEQ_CMD_SEQCTL_UTIL_H
 
 #include <signal.h>
-#include <stddef.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "seq_client.h"
