@@ -22,7 +22,11 @@
  *      verification, is a failure of the run (exit 1).
  * (B4) One thread, one poll(2) over every connection's ZMQ_FD. ZMQ_FD is
  *      edge-triggered, so every turn drains every connection with
- *      seqc_recv(…, 0) before sleeping, and sleeps at most a few ms. */
+ *      seqc_recv(…, 0) before sleeping, and sleeps at most a few ms.
+ * (B5) Open-loop pacing by message: one leaves when --batch transactions
+ *      are due, or when the first due one has waited --linger ms. Sending
+ *      each transaction the moment it is due would make one-transaction
+ *      messages above 1,000 tx/s, and a loop that never sleeps. */
 
 #define _POSIX_C_SOURCE 200809L
 
@@ -52,7 +56,8 @@ static const char usage_text[] =
     "usage: seqbench (--testnet FILE | --node EP [--node EP ...] --genesis "
     "FILE)\n"
     "                (--rate TX_PER_S | --max) [--rollups K] [--size BYTES]\n"
-    "                [--duration S] [--warmup S] [--batch N] [--inflight N]\n"
+    "                [--duration S] [--warmup S] [--batch N] [--linger MS]\n"
+    "                [--inflight N]\n"
     "                [--drain S] [--subscribe-validator I] [--from-height H]\n"
     "                [--json]\n"
     "\n"
@@ -74,6 +79,9 @@ static const char usage_text[] =
     "  --duration S       measurement window in seconds (default 10)\n"
     "  --warmup S         seconds of load before the window (default 2)\n"
     "  --batch N          transactions per Submit message (default 64)\n"
+    "  --linger MS        with --rate, a message leaves when N transactions\n"
+    "                     are due or its first has waited MS ms (default 1;\n"
+    "                     latency counts from the send)\n"
     "  --inflight N       messages in flight per validator with --max\n"
     "                     (default 64)\n"
     "  --drain S          wait up to S seconds for stragglers (default 10)\n"
@@ -97,6 +105,7 @@ struct bench_args {
     uint64_t duration;
     uint64_t warmup;
     uint64_t batch;
+    uint64_t linger_ms;
     uint64_t inflight;
     uint64_t drain;
     uint64_t sub_node;
@@ -204,6 +213,8 @@ static int parse_option(struct bench_args *a, int c, char **argv)
         return parse_num("--warmup", optarg, 0, 3600, &a->warmup);
     case 'b':
         return parse_num("--batch", optarg, 1, SEQC_MAX_SUBMIT, &a->batch);
+    case 'L':
+        return parse_num("--linger", optarg, 0, 1000, &a->linger_ms);
     case 'i':
         return parse_num("--inflight", optarg, 1, 4096, &a->inflight);
     case 'D':
@@ -262,6 +273,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
         { "warmup", required_argument, NULL, 'w' },
         { "batch", required_argument, NULL, 'b' },
         { "inflight", required_argument, NULL, 'i' },
+        { "linger", required_argument, NULL, 'L' },
         { "drain", required_argument, NULL, 'D' },
         { "subscribe-validator", required_argument, NULL, 'V' },
         { "from-height", required_argument, NULL, 'H' },
@@ -278,6 +290,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
     a->duration = 10;
     a->warmup = 2;
     a->batch = 64;
+    a->linger_ms = 1;
     a->inflight = 64;
     a->drain = 10;
     opterr = 0;
@@ -546,6 +559,12 @@ static int send_batch(struct bench *b, size_t n, uint64_t now)
 
 /* Sends what the schedule says is due (B1), or with --max whatever the
  * in-flight bound allows. */
+/* When transaction number @k (1-based) of the schedule is due. */
+static uint64_t due_us(const struct bench *b, uint64_t k)
+{
+    return b->t0 + (k * 1000000u + b->a.rate - 1) / b->a.rate;
+}
+
 static int send_due(struct bench *b, uint64_t now)
 {
     uint64_t due;
@@ -562,6 +581,12 @@ static int send_due(struct bench *b, uint64_t now)
     while (b->c.sent < due) {
         uint64_t n = due - b->c.sent;
 
+        /* A short message waits for more until its first transaction has
+         * lingered (B5); the last pass sends everything. */
+        if (!b->a.max && n < b->a.batch && now < b->window_end &&
+            now < due_us(b, b->c.sent + 1) + b->a.linger_ms * 1000u) {
+            break;
+        }
         rv = send_batch(b, n < b->a.batch ? (size_t)n : b->a.batch, now);
         if (rv <= 0) {
             return rv;
@@ -793,20 +818,27 @@ static void progress(const struct bench *b, uint64_t now)
             (unsigned long long)b->c.top_height);
 }
 
-/* How long to sleep: until the next transaction is due, at most a tick. */
+/* How long to sleep: until the next message is due (B5), at most a tick.
+ * Rounded up: poll(2) counts whole milliseconds, and waking early would
+ * spin. */
 static int next_wait_ms(const struct bench *b, uint64_t now, bool sending)
 {
-    uint64_t next_us;
+    uint64_t next_us, full_us;
 
     if (!sending || b->a.max) {
         return TICK_MS;
     }
-    next_us = b->t0 + (b->c.sent + 1) * 1000000u / b->a.rate;
+    next_us = due_us(b, b->c.sent + 1) + b->a.linger_ms * 1000u;
+    full_us = due_us(b, b->c.sent + b->a.batch);
+    if (full_us < next_us) {
+        next_us = full_us;
+    }
     if (next_us <= now) {
         return 0;
     }
-    return next_us - now >= TICK_MS * 1000u ? TICK_MS
-                                            : (int)((next_us - now) / 1000u);
+    return next_us - now >= TICK_MS * 1000u
+               ? TICK_MS
+               : (int)((next_us - now + 999u) / 1000u);
 }
 
 static int run(struct bench *b)
