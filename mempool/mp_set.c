@@ -1,7 +1,24 @@
 /* The hash set behind the mempool's indexes (mp_set.h). Linear probing
  * keeps a key within its probe run, which starts at its home bucket and has
  * no empty slot before it; deletion shifts later members of the run back so
- * that this stays true without tombstones (Knuth 6.4, Algorithm R). */
+ * that this stays true without tombstones (Knuth 6.4, Algorithm R).
+ *
+ * A probe reads a dense array of 16-bit tags, not the 48-byte slots: a big
+ * set (the committed window holds millions of keys) misses the cache and
+ * the TLB on every slot it touches, and most lookups are of new, absent
+ * keys, which now end on an empty tag without reading a slot at all. The
+ * tags share one allocation with the slots, after them, so that
+ * mp_set_init() and mp_set_reserve() still allocate once each.
+ *
+ * (T1) tags[i] is 0 exactly when slot i is empty.
+ * (T2) A used slot's tag is tag_of() of its key's hash under the set's seed:
+ *      1 plus the hash's top 15 bits, which are disjoint from the low bits
+ *      that pick the home bucket (a table has far fewer than 2^49 slots), so
+ *      a run's keys differ in their tags as random keys would. A probe reads
+ *      a slot's key only when its tag matches: 1 time in 2^15 for a key
+ *      whose first 8 bytes differ, always for one that shares them.
+ * (T3) A tag moves with its slot: in deletion's backward shift and when
+ *      mp_set_reserve() rehashes (the seed, hence the tag, does not change). */
 
 #include "mp_set.h"
 
@@ -11,12 +28,18 @@
 #include "seq_alloc.h"
 #include "seq_err.h"
 
+/* Used exactly when its tag is not 0 (T1). */
 struct mp_set_slot {
     struct seq_hash key;
     void *value;
     uint32_t refs; /* >= 1 while used. */
-    bool used;
 };
+
+/* The tags of @set's table: mask + 1 of them, right after its slots. */
+static uint16_t *tags_of(const struct mp_set *set)
+{
+    return (uint16_t *)(void *)(set->slots + set->mask + 1);
+}
 
 /* splitmix64's finalizer: every input bit reaches every output bit. */
 static uint64_t mix(uint64_t x)
@@ -29,7 +52,9 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-static size_t home(const struct mp_set *set, const struct seq_hash *key)
+/* The first 8 key bytes mixed with the secret seed: its low bits pick the
+ * home bucket and its top bits the tag (T2). */
+static uint64_t hash(const struct mp_set *set, const struct seq_hash *key)
 {
     uint64_t word = 0;
     size_t i;
@@ -37,7 +62,17 @@ static size_t home(const struct mp_set *set, const struct seq_hash *key)
     for (i = 0; i < 8; i++) {
         word = (word << 8) | key->bytes[i];
     }
-    return (size_t)(mix(word ^ set->seed) & set->mask);
+    return mix(word ^ set->seed);
+}
+
+static uint16_t tag_of(uint64_t hash_value)
+{
+    return (uint16_t)((hash_value >> 49) + 1);
+}
+
+static size_t home(const struct mp_set *set, const struct seq_hash *key)
+{
+    return (size_t)(hash(set, key) & set->mask);
 }
 
 /* The table size for @max keys: twice it, rounded up to a power of two. */
@@ -51,6 +86,12 @@ static size_t table_size(size_t max)
     return size;
 }
 
+/* A zeroed table of @size slots and their tags (all 0: empty), or NULL. */
+static struct mp_set_slot *table_new(size_t size)
+{
+    return seq_calloc(size, sizeof(struct mp_set_slot) + sizeof(uint16_t));
+}
+
 int mp_set_init(struct mp_set *set, size_t max, uint64_t seed)
 {
     size_t size;
@@ -60,7 +101,7 @@ int mp_set_init(struct mp_set *set, size_t max, uint64_t seed)
         max = 1;
     }
     size = table_size(max);
-    set->slots = seq_calloc(size, sizeof *set->slots);
+    set->slots = table_new(size);
     if (set->slots == NULL) {
         return SEQ_ENOMEM;
     }
@@ -76,12 +117,23 @@ void mp_set_close(struct mp_set *set)
     memset(set, 0, sizeof *set);
 }
 
-/* The slot holding @key, or the empty slot ending its probe run. */
+/* The slot holding @key, or the empty slot ending its probe run. Only the
+ * tags are read until one matches (T2). The key comparison is memcmp() here
+ * rather than a call to seq_hash_eq(), so that the compiler inlines it:
+ * that call cost as much as the tag read on every hit. No prefetch of the
+ * home slot: it would make every miss fetch a slot it does not need. */
 static size_t find(const struct mp_set *set, const struct seq_hash *key)
 {
-    size_t i = home(set, key);
+    const uint16_t *tags = tags_of(set);
+    uint64_t h = hash(set, key);
+    uint16_t tag = tag_of(h);
+    size_t i = (size_t)(h & set->mask);
 
-    while (set->slots[i].used && !seq_hash_eq(&set->slots[i].key, key)) {
+    while (tags[i] != 0) {
+        if (tags[i] == tag &&
+            memcmp(set->slots[i].key.bytes, key->bytes, SEQ_HASH_LEN) == 0) {
+            break;
+        }
         i = (i + 1) & set->mask;
     }
     return i;
@@ -97,7 +149,7 @@ bool mp_set_get(const struct mp_set *set,
         return false;
     }
     i = find(set, key);
-    if (!set->slots[i].used) {
+    if (tags_of(set)[i] == 0) {
         return false;
     }
     if (value != NULL) {
@@ -109,7 +161,8 @@ bool mp_set_get(const struct mp_set *set,
 int mp_set_reserve(struct mp_set *set, size_t max)
 {
     struct mp_set_slot *old = set->slots;
-    size_t old_size = set->slots == NULL ? 0 : set->mask + 1;
+    const uint16_t *old_tags = old == NULL ? NULL : tags_of(set);
+    size_t old_size = old == NULL ? 0 : set->mask + 1;
     size_t size;
     size_t i;
 
@@ -123,16 +176,29 @@ int mp_set_reserve(struct mp_set *set, size_t max)
     }
     size = table_size(max);
     if (size > set->mask + 1) {
-        struct mp_set_slot *slots = seq_calloc(size, sizeof *slots);
+        struct mp_set_slot *slots = table_new(size);
+        uint16_t *tags;
+
         if (slots == NULL) {
             return SEQ_ENOMEM;
         }
         set->slots = slots;
         set->mask = size - 1;
+        tags = tags_of(set);
+        /* The keys are distinct, so each goes to the first empty slot of
+         * its new run without comparing keys; its tag goes with it (T3). */
         for (i = 0; i < old_size; i++) {
-            if (old[i].used) {
-                set->slots[find(set, &old[i].key)] = old[i];
+            size_t j;
+
+            if (old_tags[i] == 0) {
+                continue;
             }
+            j = home(set, &old[i].key);
+            while (tags[j] != 0) {
+                j = (j + 1) & set->mask;
+            }
+            slots[j] = old[i];
+            tags[j] = old_tags[i];
         }
         seq_free(old);
     }
@@ -152,7 +218,7 @@ static int insert(struct mp_set *set,
     set->slots[i].key = *key;
     set->slots[i].value = value;
     set->slots[i].refs = 1;
-    set->slots[i].used = true;
+    tags_of(set)[i] = tag_of(hash(set, key));
     set->n++;
     return SEQ_OK;
 }
@@ -161,7 +227,7 @@ int mp_set_put(struct mp_set *set, const struct seq_hash *key, void *value)
 {
     size_t i = find(set, key);
 
-    if (set->slots[i].used) {
+    if (tags_of(set)[i] != 0) {
         return SEQ_EEXIST;
     }
     return insert(set, i, key, value);
@@ -171,7 +237,7 @@ int mp_set_assign(struct mp_set *set, const struct seq_hash *key, void *value)
 {
     size_t i = find(set, key);
 
-    if (set->slots[i].used) {
+    if (tags_of(set)[i] != 0) {
         set->slots[i].value = value;
         return SEQ_OK;
     }
@@ -182,7 +248,7 @@ int mp_set_ref(struct mp_set *set, const struct seq_hash *key)
 {
     size_t i = find(set, key);
 
-    if (set->slots[i].used) {
+    if (tags_of(set)[i] != 0) {
         assert(set->slots[i].refs < UINT32_MAX);
         set->slots[i].refs++;
         return SEQ_OK;
@@ -198,7 +264,7 @@ bool mp_set_unref(struct mp_set *set, const struct seq_hash *key)
         return false;
     }
     i = find(set, key);
-    if (!set->slots[i].used) {
+    if (tags_of(set)[i] == 0) {
         return false;
     }
     if (set->slots[i].refs > 1) {
@@ -210,24 +276,27 @@ bool mp_set_unref(struct mp_set *set, const struct seq_hash *key)
 
 bool mp_set_del(struct mp_set *set, const struct seq_hash *key)
 {
+    uint16_t *tags;
     size_t hole;
     size_t j;
 
     if (set->slots == NULL) {
         return false;
     }
+    tags = tags_of(set);
     hole = find(set, key);
-    if (!set->slots[hole].used) {
+    if (tags[hole] == 0) {
         return false;
     }
     /* Move back each later member of the run whose home bucket does not lie
-     * cyclically in (hole, j]: it would be unreachable across the hole. */
+     * cyclically in (hole, j]: it would be unreachable across the hole. Its
+     * tag moves with it (T3). */
     j = hole;
     for (;;) {
         size_t h;
 
         j = (j + 1) & set->mask;
-        if (!set->slots[j].used) {
+        if (tags[j] == 0) {
             break;
         }
         h = home(set, &set->slots[j].key);
@@ -235,9 +304,11 @@ bool mp_set_del(struct mp_set *set, const struct seq_hash *key)
             continue;
         }
         set->slots[hole] = set->slots[j];
+        tags[hole] = tags[j];
         hole = j;
     }
     memset(&set->slots[hole], 0, sizeof set->slots[hole]);
+    tags[hole] = 0;
     assert(set->n > 0);
     set->n--;
     return true;

@@ -122,7 +122,12 @@ struct store_ops {
                          hs_height_t *found,
                          void **val,
                          size_t *len);
-    /* Committed transactions (`tx`): tx hash -> where it landed. */
+    /* Committed transactions (`tx`): tx hash -> where it landed. Unlike
+     * every other record, a staged tx record is not visible to get_tx
+     * until the sync that writes it: a validator puts one per committed
+     * transaction and reads them only later, so the RocksDB store skips
+     * indexing them in its staging batch. A crash drops them like any
+     * staged write. */
     int (*put_tx)(struct store *s,
                   const struct seq_hash *tx_hash,
                   const void *val,

@@ -1397,8 +1397,25 @@ static int mem_get_tx(struct store *s,
 {
     struct store_mem *m = mem_of(s);
 
-    assert(tx_hash != NULL);
-    return mem_get_bytes(m, "get_tx", &m->txs, tx_hash->bytes, val, len);
+    const struct mem_entry *e;
+    size_t idx;
+    int rv;
+
+    assert(tx_hash != NULL && val != NULL && len != NULL);
+    rv = mem_usable(m, "get_tx");
+    if (rv != 0) {
+        return rv;
+    }
+    /* The synced layer alone: a staged tx record is not read before the
+     * sync that writes it (store.h). */
+    if (!map_find(&m->txs, tx_hash->bytes, &idx)) {
+        return SEQ_ENOTFOUND;
+    }
+    e = m->txs.entries[idx];
+    if (!e->synced.present) {
+        return SEQ_ENOTFOUND;
+    }
+    return bytes_copy_out(m, "get_tx", &e->synced, val, len);
 }
 
 /* Fold every staged write into the synced layer (M2). */

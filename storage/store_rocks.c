@@ -66,6 +66,15 @@
  *      failure was reported), never in part. Only that last record may be
  *      dropped at open; a damaged record before it fails the open
  *      (make_options()).
+ * (K7) The tx family is written once per committed transaction, by far the
+ *      most keys of any family, and read by every submission (nearly
+ *      always a miss). Indexing its puts in the WriteBatchWithIndex cost
+ *      a tenth of a loaded validator's CPU for reads nobody makes: the
+ *      node reads a tx record only after the sync that wrote it
+ *      (store.h). So its puts go to a plain WriteBatch, joined to the
+ *      indexed one into one write at sync (write_staged()), still one
+ *      atomic WAL record (K3); get_tx reads the database alone. Its
+ *      memtable has a bloom filter for the misses (make_tx_options()).
  ******************************************************************************/
 
 #define _POSIX_C_SOURCE 200809L
@@ -76,6 +85,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -130,10 +140,30 @@ static const char *const cf_names[N_CF] = {
 #define TC_SIG_LEN  (4 + 8 + HS_SIG_LEN)
 #define TC_MAX_LEN  (TC_HEAD_LEN + HS_MAX_VALIDATORS * TC_SIG_LEN)
 
+#define WB_HEADER_LEN  12 /* A WriteBatch's sequence and count (K7). */
 #define HEIGHT_KEY_LEN 8
 #define NS_KEY_LEN     16
 #define ID_SHOWN       8  /* Bytes of an id shown in errmsg. */
 #define WHERE_LEN      96 /* "family/key" in errmsg. */
+
+/* A staged tx record: its offset in the stage's buffer while staging, its
+ * address once the buffer stops moving (at sync, for sorting). */
+union tx_ref {
+    size_t off;
+    const uint8_t *rec;
+};
+
+/* The tx family's staged puts (K7): records of key (32 bytes), body
+ * length (u32, native) and body, back to back in @buf; @refs lists them
+ * in the order they were put. */
+struct tx_stage {
+    uint8_t *buf;
+    size_t len, cap;
+    union tx_ref *refs;
+    size_t n, cap_refs;
+};
+
+#define TX_REC_HEAD (SEQ_HASH_LEN + 4)
 
 struct store_rocks {
     struct store base; /* First, so a struct store * converts back. */
@@ -142,6 +172,7 @@ struct store_rocks {
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts; /* sync=1: every write is a sync. */
     rocksdb_writebatch_wi_t *batch;
+    struct tx_stage txs;   /* tx family puts, unindexed (K7). */
     hs_height_t committed; /* (K5) */
     bool has_committed;
     bool broken; /* (K6) */
@@ -219,6 +250,15 @@ static void be32_put(uint8_t *p, uint32_t v)
 
     for (i = 0; i < 4; i++) {
         p[i] = (uint8_t)(v >> (24 - 8 * i));
+    }
+}
+
+static void le32_put(uint8_t *p, uint32_t v)
+{
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
     }
 }
 
@@ -395,8 +435,13 @@ static int lookup(struct store_rocks *r,
     char *raw;
     int rv;
 
-    raw = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
-        r->batch, r->db, r->ropts, r->cf[cf], key, key_len, &len, &err);
+    if (cf == CF_TX) { /* Unindexed: the database alone (K7). */
+        raw = rocksdb_get_cf(r->db, r->ropts, r->cf[cf], key, key_len, &len,
+                             &err);
+    } else {
+        raw = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+            r->batch, r->db, r->ropts, r->cf[cf], key, key_len, &len, &err);
+    }
     if (err != NULL) {
         rv = key_fail(r, SEQ_EIO, op, cf, key, key_len, err);
         rocksdb_free(err);
@@ -870,6 +915,121 @@ static int rocks_get_meta(struct store *s,
 
 /* ---- The rollup path: opaque values (K1). ---- */
 
+/* Room for @need elements of @size bytes in @p, which has room for *cap:
+ * @p itself, or a larger copy (*cap raised), or NULL with @p untouched. */
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    size_t cap2 = *cap == 0 ? 64 : *cap;
+    void *q;
+
+    if (need <= *cap) {
+        return p;
+    }
+    while (cap2 < need) {
+        if (cap2 > SIZE_MAX / 2 / size) {
+            return NULL;
+        }
+        cap2 *= 2;
+    }
+    q = seq_realloc(p, cap2 * size);
+    if (q != NULL) {
+        *cap = cap2;
+    }
+    return q;
+}
+
+/* Stage a tx record (K7); on failure nothing is staged (K4). */
+static int tx_stage_put(struct store_rocks *r,
+                        const uint8_t *key,
+                        const void *val,
+                        size_t len)
+{
+    struct tx_stage *t = &r->txs;
+    size_t need = t->len + TX_REC_HEAD + len;
+    uint32_t len32 = (uint32_t)len;
+    uint8_t *buf = len > UINT32_MAX || need < t->len
+                       ? NULL
+                       : grow(t->buf, &t->cap, need, 1);
+    union tx_ref *refs;
+    uint8_t *rec;
+
+    if (buf == NULL) {
+        return rocks_fail(r, SEQ_ENOMEM, "put_tx: out of memory");
+    }
+    t->buf = buf;
+    refs = grow(t->refs, &t->cap_refs, t->n + 1, sizeof *refs);
+    if (refs == NULL) {
+        return rocks_fail(r, SEQ_ENOMEM, "put_tx: out of memory");
+    }
+    t->refs = refs;
+    rec = t->buf + t->len;
+    memcpy(rec, key, SEQ_HASH_LEN);
+    memcpy(rec + SEQ_HASH_LEN, &len32, 4);
+    if (len > 0) {
+        memcpy(rec + TX_REC_HEAD, val, len);
+    }
+    t->refs[t->n++].off = t->len;
+    t->len = need;
+    return SEQ_OK;
+}
+
+/* Key order, and put order among equal keys (records of one buffer lie
+ * in put order), so that the last put wins. */
+static int tx_rec_cmp(const void *a, const void *b)
+{
+    const uint8_t *ra = ((const union tx_ref *)a)->rec;
+    const uint8_t *rb = ((const union tx_ref *)b)->rec;
+    int c = memcmp(ra, rb, SEQ_HASH_LEN);
+
+    return c != 0 ? c : (ra > rb) - (ra < rb);
+}
+
+/* The staged tx records as a plain WriteBatch, in key order: RocksDB's
+ * memtable then inserts each key near the one before, instead of
+ * descending its skiplist from the top for every random hash (K7). */
+static rocksdb_writebatch_t *tx_stage_batch(struct store_rocks *r)
+{
+    static const char tag = VALUE_TAG;
+    struct tx_stage *t = &r->txs;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    size_t i;
+
+    for (i = 0; i < t->n; i++) {
+        t->refs[i].rec = t->buf + t->refs[i].off;
+    }
+    qsort(t->refs, t->n, sizeof *t->refs, tx_rec_cmp);
+    for (i = 0; i < t->n; i++) {
+        const uint8_t *rec = t->refs[i].rec;
+        const char *keys[1] = { (const char *)rec };
+        const size_t key_lens[1] = { SEQ_HASH_LEN };
+        uint32_t len;
+        const char *parts[2];
+        size_t part_lens[2];
+
+        memcpy(&len, rec + SEQ_HASH_LEN, 4);
+        parts[0] = &tag;
+        parts[1] = (const char *)rec + TX_REC_HEAD;
+        part_lens[0] = 1;
+        part_lens[1] = len;
+        rocksdb_writebatch_putv_cf(wb, r->cf[CF_TX], 1, keys, key_lens, 2,
+                                   parts, part_lens);
+    }
+    return wb;
+}
+
+static void tx_stage_clear(struct store_rocks *r)
+{
+    r->txs.len = 0;
+    r->txs.n = 0;
+}
+
+static void tx_stage_free(struct store_rocks *r)
+{
+    seq_free(r->txs.buf);
+    seq_free(r->txs.refs);
+    memset(&r->txs, 0, sizeof r->txs);
+}
+
 /* Stage @key -> @val in @cf, for @op. */
 static int put_bytes(struct store_rocks *r,
                      const char *op,
@@ -887,6 +1047,9 @@ static int put_bytes(struct store_rocks *r,
     }
     if (val == NULL && len > 0) {
         return rocks_fail(r, SEQ_EINVAL, "%s: NULL value", op);
+    }
+    if (cf == CF_TX) {
+        return tx_stage_put(r, key, val, len);
     }
     stage(r, cf, key, key_len, val, len);
     return SEQ_OK;
@@ -1205,6 +1368,59 @@ static uint64_t now_us(void)
 }
 
 /* Write the staged batch with one fsync (K3). */
+/* Writes the staged batch and the tx family's puts as ONE synced write
+ * (K3, K7). RocksDB's C API cannot append one batch to another, so the
+ * two are joined in WriteBatch's representation, which is the WAL's
+ * record format and therefore stable: a 12-byte header (sequence, fixed64;
+ * count, fixed32, little-endian) and then the records, each
+ * self-delimiting. The joined batch takes the first header with the
+ * counts summed, then both batches' records. */
+static int write_staged(struct store_rocks *r, size_t *bytes, char **err)
+{
+    size_t main_len = 0, tx_len = 0, len;
+    const char *main_rep = rocksdb_writebatch_wi_data(r->batch, &main_len);
+    rocksdb_writebatch_t *txs, *joined;
+    const char *tx_rep;
+    uint32_t count;
+    char *rep;
+
+    if (r->txs.n == 0) {
+        *bytes = main_len;
+        rocksdb_write_writebatch_wi(r->db, r->wopts, r->batch, err);
+        return SEQ_OK;
+    }
+    txs = tx_stage_batch(r);
+    tx_rep = rocksdb_writebatch_data(txs, &tx_len);
+    if (rocksdb_writebatch_wi_count(r->batch) == 0) {
+        *bytes = tx_len;
+        rocksdb_write(r->db, r->wopts, txs, err);
+        rocksdb_writebatch_destroy(txs);
+        return SEQ_OK;
+    }
+    if (main_len < WB_HEADER_LEN || tx_len < WB_HEADER_LEN) {
+        rocksdb_writebatch_destroy(txs);
+        return SEQ_ECORRUPT; /* Not a batch RocksDB made. */
+    }
+    len = main_len + tx_len - WB_HEADER_LEN;
+    rep = seq_malloc(len);
+    if (rep == NULL) {
+        rocksdb_writebatch_destroy(txs);
+        return SEQ_ENOMEM;
+    }
+    memcpy(rep, main_rep, main_len);
+    memcpy(rep + main_len, tx_rep + WB_HEADER_LEN, tx_len - WB_HEADER_LEN);
+    count = (uint32_t)rocksdb_writebatch_wi_count(r->batch) +
+            (uint32_t)rocksdb_writebatch_count(txs);
+    le32_put((uint8_t *)rep + 8, count);
+    rocksdb_writebatch_destroy(txs);
+    joined = rocksdb_writebatch_create_from(rep, len);
+    seq_free(rep);
+    *bytes = len;
+    rocksdb_write(r->db, r->wopts, joined, err);
+    rocksdb_writebatch_destroy(joined);
+    return SEQ_OK;
+}
+
 static int rocks_sync(struct store *s)
 {
     struct store_rocks *r = rocks_of(s);
@@ -1218,21 +1434,22 @@ static int rocks_sync(struct store *s)
     if (rv != 0) {
         return rv;
     }
-    if (rocksdb_writebatch_wi_count(r->batch) == 0) {
+    if (rocksdb_writebatch_wi_count(r->batch) == 0 && r->txs.n == 0) {
         r->stats.empty_syncs++;
         return SEQ_OK;
     }
-    (void)rocksdb_writebatch_wi_data(r->batch, &bytes);
     start = now_us();
-    rocksdb_write_writebatch_wi(r->db, r->wopts, r->batch, &err);
+    rv = write_staged(r, &bytes, &err);
     us = now_us() - start;
-    if (err != NULL) {
+    if (rv != 0 || err != NULL) {
         r->broken = true;
-        rv = rocks_fail(r, SEQ_EIO, "sync: %s", err);
+        rv = rocks_fail(r, SEQ_EIO, "sync: %s",
+                        err != NULL ? err : seq_strerror(rv));
         rocksdb_free(err);
         return rv;
     }
     rocksdb_writebatch_wi_clear(r->batch);
+    tx_stage_clear(r);
     r->stats.syncs++;
     r->stats.sync_us_last = us;
     r->stats.sync_us_total += us;
@@ -1262,6 +1479,7 @@ static void rocks_close(struct store *s)
     struct store_rocks *r = rocks_of(s);
 
     rocksdb_writebatch_wi_destroy(r->batch);
+    tx_stage_free(r);
     close_db(r->db, r->cf);
     rocksdb_writeoptions_destroy(r->wopts);
     rocksdb_readoptions_destroy(r->ropts);
@@ -1354,6 +1572,23 @@ static rocksdb_options_t *make_options(bool compress)
     return opts;
 }
 
+/* The tx family (K7): one random 32-byte key per committed transaction,
+ * looked up by every submission (nearly always a miss) and never
+ * iterated. A memtable bloom filter lets such a lookup skip the memtable.
+ * The keys and the small values do not compress. (A hash-bucketed
+ * memtable made inserts cheap, but each flush then sorted the whole
+ * memtable into a skiplist, which cost as much again.) */
+static rocksdb_options_t *make_tx_options(rocksdb_options_t *base)
+{
+    rocksdb_options_t *opts = rocksdb_options_create_copy(base);
+
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(opts, 0.05);
+    rocksdb_options_set_memtable_whole_key_filtering(opts, 1);
+    rocksdb_options_set_compression(opts, rocksdb_no_compression);
+    rocksdb_options_set_bottommost_compression(opts, rocksdb_no_compression);
+    return opts;
+}
+
 /* Open @path with every family of (K1), creating what is missing. */
 static rocksdb_t *open_db(const char *path,
                           bool compress,
@@ -1361,15 +1596,17 @@ static rocksdb_t *open_db(const char *path,
                           char **err)
 {
     rocksdb_options_t *opts = make_options(compress);
+    rocksdb_options_t *tx_opts = make_tx_options(opts);
     const rocksdb_options_t *cf_opts[N_CF];
     rocksdb_t *db;
     size_t i;
 
     for (i = 0; i < N_CF; i++) {
-        cf_opts[i] = opts;
+        cf_opts[i] = i == CF_TX ? tx_opts : opts;
     }
     db = rocksdb_open_column_families(opts, path, N_CF, cf_names, cf_opts, cf,
                                       err);
+    rocksdb_options_destroy(tx_opts);
     rocksdb_options_destroy(opts);
     return db;
 }
@@ -1424,6 +1661,7 @@ int store_rocks_open(const char *path,
 
 err_after_open:
     rocksdb_writebatch_wi_destroy(r->batch);
+    tx_stage_free(r);
     rocksdb_writeoptions_destroy(r->wopts);
     rocksdb_readoptions_destroy(r->ropts);
     close_db(r->db, r->cf);

@@ -8,8 +8,8 @@
  * (M4), mp_pool_block_txs against mp_pool_commit and a naive model over
  * random chains with restarts (M7), restore and seq continuation after a
  * restart, pending through peers' batches (M8), determinism across hash
- * seeds (M1), and failure of each allocation in turn leaving the pool
- * unchanged (M5). */
+ * seeds (M1), failure of each allocation in turn leaving the pool
+ * unchanged (M5), and the hash set (mp_set.h) against a naive model. */
 
 #include <stdint.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "harness.h"
 #include "mp_batch.h"
 #include "mp_pool.h"
+#include "mp_set.h"
 #include "seq_alloc.h"
 #include "seq_err.h"
 #include "seq_hash.h"
@@ -2346,6 +2347,183 @@ TEST(mempool, alloc_failure_on_open)
     }
     ASSERT_OK(rv);
     mp_pool_free(pool);
+}
+
+/* The hash set (mp_set.h) against a naive model: a flag, a value and a
+ * reference count per key. The keys come in groups that share their first 8
+ * bytes, hence their home bucket and their tag under every seed, so a probe
+ * must compare keys; the groups themselves collide in the home buckets of
+ * tables of 2 to 64 slots. Every answer, the count and the capacity are
+ * checked after each step, across growth by mp_set_reserve() and failed
+ * growth: a key moved by a deletion's backward shift or by a rehash without
+ * its tag (mp_set.c (T3)) would no longer be found. */
+#define SET_GROUPS     8
+#define SET_PER_GROUP  3
+#define SET_KEYS       (SET_GROUPS * SET_PER_GROUP)
+#define SET_MAX_GROWTH (2 * SET_KEYS)
+
+struct set_model {
+    struct mp_set set;
+    struct seq_hash keys[SET_KEYS];
+    bool present[SET_KEYS];
+    void *value[SET_KEYS];
+    uint32_t refs[SET_KEYS];
+    size_t n;
+};
+
+static int set_cells[3];
+
+static void set_model_init(struct set_model *m, struct seq_rng *rng)
+{
+    size_t k;
+
+    memset(m, 0, sizeof *m);
+    for (k = 0; k < SET_KEYS; k++) {
+        memset(m->keys[k].bytes, 0xa5, SEQ_HASH_LEN);
+        m->keys[k].bytes[7] = (uint8_t)(k / SET_PER_GROUP);
+        m->keys[k].bytes[31] = (uint8_t)(k % SET_PER_GROUP);
+    }
+    ASSERT_OK(
+        mp_set_init(&m->set, (size_t)seq_rng_below(rng, 5), seq_rng_next(rng)));
+}
+
+static void set_model_check(const struct set_model *m)
+{
+    size_t k;
+
+    ASSERT_EQ(m->set.n, m->n);
+    ASSERT_LE(m->set.n, m->set.max);
+    for (k = 0; k < SET_KEYS; k++) {
+        void *v = NULL;
+
+        ASSERT_EQ(mp_set_get(&m->set, &m->keys[k], &v), m->present[k]);
+        if (m->present[k]) {
+            ASSERT_TRUE(v == m->value[k]);
+        }
+        ASSERT_EQ(mp_set_get(&m->set, &m->keys[k], NULL), m->present[k]);
+    }
+}
+
+/* What adding key @k to the model answers: 0 (added with @value and one
+ * reference) or SEQ_EFULL. */
+static int set_model_add(struct set_model *m, size_t k, void *value)
+{
+    if (m->n >= m->set.max) {
+        return SEQ_EFULL;
+    }
+    m->present[k] = true;
+    m->value[k] = value;
+    m->refs[k] = 1;
+    m->n++;
+    return SEQ_OK;
+}
+
+static void set_model_remove(struct set_model *m, size_t k)
+{
+    m->present[k] = false;
+    m->value[k] = NULL;
+    m->refs[k] = 0;
+    m->n--;
+}
+
+/* Grows to a random capacity, failing the allocation half of the time: a
+ * failure must leave the set as it was. */
+static void set_model_reserve(struct set_model *m, struct seq_rng *rng)
+{
+    size_t old_max = m->set.max;
+    size_t want = m->n + (size_t)seq_rng_below(rng, 2 * old_max + 2);
+    int fail = seq_rng_percent(rng, 50);
+    int rv;
+
+    if (fail) {
+        seq_alloc_fail_at(1, 0);
+    }
+    rv = mp_set_reserve(&m->set, want);
+    seq_alloc_fail_at(0, 0);
+    if (rv == SEQ_ENOMEM) {
+        ASSERT_TRUE(fail);
+        ASSERT_GT(want, old_max);
+        ASSERT_EQ(m->set.max, old_max);
+        return;
+    }
+    ASSERT_OK(rv);
+    if (want <= old_max) {
+        ASSERT_EQ(m->set.max, old_max);
+    } else {
+        ASSERT_GE(m->set.max, want);
+        ASSERT_GE(m->set.max, 2 * old_max);
+    }
+}
+
+static void set_model_step(struct set_model *m, struct seq_rng *rng)
+{
+    size_t k = (size_t)seq_rng_below(rng, SET_KEYS);
+    uint64_t pick = seq_rng_below(rng, 4);
+    void *value = pick == 3 ? NULL : &set_cells[pick];
+    uint64_t op = seq_rng_below(rng, 100);
+
+    if (op < 20) {
+        int want = m->present[k] ? SEQ_EEXIST : set_model_add(m, k, value);
+        ASSERT_ERR(mp_set_put(&m->set, &m->keys[k], value), want);
+    } else if (op < 35) {
+        int want = SEQ_OK;
+        if (m->present[k]) {
+            m->value[k] = value;
+        } else {
+            want = set_model_add(m, k, value);
+        }
+        ASSERT_ERR(mp_set_assign(&m->set, &m->keys[k], value), want);
+    } else if (op < 55) {
+        int want = SEQ_OK;
+        if (m->present[k]) {
+            m->refs[k]++;
+        } else {
+            want = set_model_add(m, k, NULL);
+        }
+        ASSERT_ERR(mp_set_ref(&m->set, &m->keys[k]), want);
+    } else if (op < 75) {
+        bool had = m->present[k];
+        if (had && m->refs[k] > 1) {
+            m->refs[k]--;
+        } else if (had) {
+            set_model_remove(m, k);
+        }
+        ASSERT_EQ(mp_set_unref(&m->set, &m->keys[k]), had);
+    } else if (op < 95) {
+        bool had = m->present[k];
+        if (had) {
+            set_model_remove(m, k);
+        }
+        ASSERT_EQ(mp_set_del(&m->set, &m->keys[k]), had);
+    } else if (m->set.max < SET_MAX_GROWTH) {
+        set_model_reserve(m, rng);
+    }
+}
+
+TEST(mempool, set_matches_model)
+{
+    unsigned seeds = test_sim_seeds(50);
+    unsigned s;
+
+    for (s = 0; s < seeds; s++) {
+        struct set_model m;
+        struct seq_rng rng;
+        uint64_t seed = test_seed() + s;
+        int i;
+
+        test_set_seed(seed);
+        seq_rng_seed(&rng, seed);
+        set_model_init(&m, &rng);
+        set_model_check(&m);
+        for (i = 0; i < 4000; i++) {
+            set_model_step(&m, &rng);
+            set_model_check(&m);
+        }
+        mp_set_close(&m.set);
+        ASSERT_FALSE(mp_set_get(&m.set, &m.keys[0], NULL));
+        ASSERT_FALSE(mp_set_del(&m.set, &m.keys[0]));
+        ASSERT_FALSE(mp_set_unref(&m.set, &m.keys[0]));
+    }
 }
 
 TEST_MAIN()

@@ -1224,16 +1224,22 @@ static void check_txs(struct store_factory *f)
 
     ASSERT_OK(store_put_tx(s, &t1, "h5/i0", 5));
     ASSERT_OK(store_put_tx(s, &t2, NULL, 0));
+    ASSERT_OK(store_put_batch(s, &t3, "b", 1));
+    /* Staged tx records are read only after their sync (store.h); other
+     * records staged with them are visible at once. */
+    ASSERT_EQ(has_tx(s, &t1, NULL), 0);
+    ASSERT_EQ(has_tx(s, &t2, NULL), 0);
+    ASSERT_EQ(has_batch(s, &t3, "b"), 1);
+    ASSERT_ERR(store_put_tx(s, &t3, NULL, 2), SEQ_EINVAL);
+    ASSERT_OK(store_sync(s));
     ASSERT_EQ(has_tx(s, &t1, "h5/i0"), 1);
     ASSERT_EQ(has_tx(s, &t2, NULL), 1);
     ASSERT_EQ(has_tx(s, &t3, NULL), 0);
     /* Another kind with the same key is another record. */
     ASSERT_EQ(has_batch(s, &t1, NULL), 0);
-    ASSERT_ERR(store_put_tx(s, &t3, NULL, 2), SEQ_EINVAL);
-    ASSERT_OK(store_sync(s));
     ASSERT_OK(store_put_tx(s, &t1, "h6/i1", 5));
     ASSERT_OK(store_put_tx(s, &t3, "h6/i2", 5));
-    ASSERT_EQ(has_tx(s, &t1, "h6/i1"), 1);
+    ASSERT_EQ(has_tx(s, &t1, "h5/i0"), 1);
     crash_and_reopen(f, &s);
     ASSERT_EQ(has_tx(s, &t1, "h5/i0"), 1);
     ASSERT_EQ(has_tx(s, &t2, NULL), 1);
@@ -1370,8 +1376,12 @@ static int rollup_op_run(struct store *s, enum rollup_op op)
     }
 }
 
-/* The store after @op failed (@done false) or succeeded. */
-static void rollup_op_check(struct store *s, enum rollup_op op, bool done)
+/* The store after @op failed (@done false) or succeeded, before or after
+ * the sync (@synced): a staged tx record is read only after it. */
+static void rollup_op_check(struct store *s,
+                            enum rollup_op op,
+                            bool done,
+                            bool synced)
 {
     struct seq_hash id = make_id(0x40, RO_BASE);
     struct seq_hash old = make_id(0x40, 0);
@@ -1382,7 +1392,7 @@ static void rollup_op_check(struct store *s, enum rollup_op op, bool done)
         1);
     ASSERT_EQ(has_ns(s, 1, 2, "ns"), done && op == RO_PUT_NS ? 1 : 0);
     ASSERT_EQ(has_cert_from(s, 2, 2, "cert"), done && op == RO_PUT_CERT);
-    ASSERT_EQ(has_tx(s, &id, "tx"), done && op == RO_PUT_TX ? 1 : 0);
+    ASSERT_EQ(has_tx(s, &id, "tx"), done && synced && op == RO_PUT_TX ? 1 : 0);
     ASSERT_EQ(has_ns(s, 1, 1, "ns-old"), 1);
     ASSERT_EQ(has_cert_from(s, 0, 1, "cert-old"), 1);
     ASSERT_EQ(has_tx(s, &old, "tx-old"), 1);
@@ -1420,10 +1430,10 @@ static void check_rollup_oom(struct store_factory *f)
                 if (rv != 0) {
                     ASSERT_ERR(rv, SEQ_ENOMEM);
                 }
-                rollup_op_check(s, (enum rollup_op)op, rv == 0);
+                rollup_op_check(s, (enum rollup_op)op, rv == 0, false);
                 ASSERT_OK(store_sync(s));
                 crash_and_reopen(f, &s);
-                rollup_op_check(s, (enum rollup_op)op, rv == 0);
+                rollup_op_check(s, (enum rollup_op)op, rv == 0, true);
                 f->destroy(f, s);
                 if (rv == 0) {
                     break;
