@@ -28,7 +28,7 @@
 struct mp_set_slot;
 
 struct mp_set {
-    struct mp_set_slot *slots; /* Owned table of mask + 1 slots. */
+    struct mp_set_slot *slots; /* Owned: mask + 1 slots, then their tags. */
     size_t mask;
     size_t n;   /* Keys present. */
     size_t max; /* Capacity: at init, or raised by mp_set_reserve. */
