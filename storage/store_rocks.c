@@ -1646,6 +1646,11 @@ int store_rocks_open(const char *path,
         rv = SEQ_EIO;
         goto err_after_alloc;
     }
+    /* RocksDB counts every operation into a thread-local perf context by
+     * default (kEnableCount), a TLS lookup per memtable insert that showed
+     * in profiles; nobody reads those counters. Per thread: the thread
+     * that opens the store is the one that writes it. */
+    rocksdb_set_perf_level(rocksdb_disable);
     r->ropts = rocksdb_readoptions_create();
     r->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(r->wopts, 1);
