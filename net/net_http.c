@@ -31,17 +31,32 @@
  *      are peeked at, and one whose client closed it is resumed to be
  *      closed: a stream parked far ahead (or on a halted chain) does not
  *      keep its slot after its client left. Streams are limited to
- *      HTTP_MAX_STREAMS (503 beyond) and have no inactivity timeout:
- *      suspended connections do not time out anyway, and a reader that
- *      lets its window fill is applying back-pressure, not idling.
+ *      HTTP_MAX_STREAMS in all (503 beyond) and HTTP_CLIENT_STREAMS per
+ *      client address (429 beyond), so that one address cannot take every
+ *      slot; both refusals carry Retry-After. Streams have no inactivity
+ *      timeout: suspended connections do not time out anyway, and a
+ *      reader that lets its window fill is applying back-pressure, not
+ *      idling.
  * (H4) Before MHD_stop_daemon every suspended connection is resumed (it is
  *      an API violation to stop with any suspended) with the closing flag
  *      set, so that nothing is answered on the way out.
  * (H5) Every malformed or refused request is answered with JSON
  *      {"error", "code"} and counted (seq_http_bad_requests_total); nothing
- *      a client sends is asserted on. */
+ *      a client sends is asserted on.
+ * (H6) No POST waits forever. A ticket may stay short of the disk for as
+ *      long as the node cannot stage a batch (net_rollup_covers_acks:
+ *      our held batches at their cap while nothing commits). A POST parked
+ *      HTTP_TX_DEADLINE_MS (node->now_ms, the loop's clock) is answered
+ *      503 with Retry-After instead, and counted
+ *      (seq_http_tx_timeouts_total). The transaction was admitted and may
+ *      still commit, so the answer says its status is unknown and that
+ *      resubmitting is safe (idempotent by tx_hash); a ticket that became
+ *      durable meanwhile still gets its 202. net_http_timeout_ms bounds the
+ *      loop's sleep by the earliest deadline, so the 503 leaves within a
+ *      loop turn of it. */
 
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -65,15 +80,18 @@
 #include "seq_hex.h"
 #include "seq_log.h"
 
-#define LOG_MOD           "http"
-#define HTTP_MAX_STREAMS  64
-#define HTTP_STREAM_CHUNK (64 * 1024) /* Bytes per content-reader call, */
-#define HTTP_STREAM_LINES 16          /* and blocks at most. */
-#define HTTP_BODY_SLACK   1024        /* JSON around the base64 payload. */
-#define HTTP_BODY_BUDGET  (64u * 1024 * 1024) /* All bodies together (H2). */
-#define HTTP_DISCARD_MAX  (4u * 1024 * 1024)  /* Then the connection goes. */
-#define HTTP_BODY_MIN_CAP 4096
-#define HTTP_PROBE_MS     1000 /* How often parked streams are checked. */
+#define LOG_MOD              "http"
+#define HTTP_MAX_STREAMS     64
+#define HTTP_STREAM_CHUNK    (64 * 1024) /* Bytes per content-reader call, */
+#define HTTP_STREAM_LINES    16          /* and blocks at most. */
+#define HTTP_BODY_SLACK      1024        /* JSON around the base64 payload. */
+#define HTTP_BODY_BUDGET     (64u * 1024 * 1024) /* All bodies together (H2). */
+#define HTTP_DISCARD_MAX     (4u * 1024 * 1024)  /* Then the connection goes. */
+#define HTTP_BODY_MIN_CAP    4096
+#define HTTP_PROBE_MS        1000  /* How often parked streams are checked. */
+#define HTTP_CLIENT_STREAMS  8     /* Streams per client address (H3). */
+#define HTTP_STREAM_RETRY_MS 5000  /* Retry-After of a refused stream. */
+#define HTTP_TX_DEADLINE_MS  10000 /* Longest wait for a ticket (H6). */
 
 enum req_kind {
     REQ_TX = 1, /* POST /v1/tx; owned through con_cls. */
@@ -98,9 +116,11 @@ struct http_req {
     size_t discarded; /* Bytes past the limit (H2). */
     bool too_big;
     uint64_t ticket;
+    uint64_t deadline_ms; /* Answered 503 from then on (H6). */
     struct seq_hash hash;
     enum mp_tx_state state;
     /* REQ_STREAM */
+    uint32_t client; /* Its client's address (H3). */
     uint64_t ns;
     uint64_t next_height;
     char *line; /* The current block's JSON and '\n' (H3). */
@@ -114,9 +134,17 @@ struct http_stats {
     uint64_t tx_accepted;  /* New transactions (202 "accepted"). */
     uint64_t tx_too_large;
     uint64_t tx_full;
+    uint64_t tx_timeouts; /* (H6) */
     uint64_t streams_opened;
-    uint64_t streams_refused;
+    uint64_t streams_refused;        /* HTTP_MAX_STREAMS open. */
+    uint64_t streams_refused_client; /* HTTP_CLIENT_STREAMS from there. */
     uint64_t stream_blocks;
+};
+
+/* A client address with streams open (H3). */
+struct stream_client {
+    uint32_t addr; /* IPv4, network byte order. */
+    uint32_t n_streams;
 };
 
 struct net_http {
@@ -124,6 +152,9 @@ struct net_http {
     struct http_req *suspended; /* Head of the list of suspended requests. */
     size_t n_suspended_tx;
     size_t n_streams;
+    /* One entry per address with a stream open: at most one per stream. */
+    struct stream_client clients[HTTP_MAX_STREAMS];
+    size_t n_clients;
     size_t max_body;   /* (H2) */
     size_t body_bytes; /* Capacity of every body buffer (H2). */
     uint64_t probe_ms; /* Last check of the parked streams (H3). */
@@ -212,21 +243,33 @@ static enum MHD_Result reply_bad(struct net_http *http,
     return reply_error(conn, status, code, text);
 }
 
-/* 429 with Retry-After in whole seconds, at least 1. */
+/* A refusal worth retrying: @json ({"error", "code"} and whatever else)
+ * gains "retry_after_ms": @ms, and the reply a Retry-After header in whole
+ * seconds, at least 1. */
+static enum MHD_Result reply_retry(struct MHD_Connection *conn,
+                                   unsigned int status,
+                                   json_t *json, /* takes */
+                                   uint32_t ms)
+{
+    char secs[16];
+
+    snprintf(secs, sizeof secs, "%" PRIu64,
+             ms == 0 ? 1 : ((uint64_t)ms + 999) / 1000);
+    if (json != NULL) {
+        json_object_set_new(json, "retry_after_ms", json_integer(ms));
+    }
+    return reply_json_header(conn, status, json, "Retry-After", secs);
+}
+
+/* 429: the mempool is full. */
 static enum MHD_Result reply_full(struct net_http *http,
                                   struct MHD_Connection *conn)
 {
-    uint32_t ms = net_rollup_retry_after_ms(http->node);
-    char secs[16];
-
     http->stats.tx_full++;
-    snprintf(secs, sizeof secs, "%" PRIu64,
-             ms == 0 ? 1 : ((uint64_t)ms + 999) / 1000);
-    return reply_json_header(
-        conn, MHD_HTTP_TOO_MANY_REQUESTS,
-        json_pack("{s:s, s:s, s:I}", "error", "mempool full, retry later",
-                  "code", "full", "retry_after_ms", (json_int_t)ms),
-        "Retry-After", secs);
+    return reply_retry(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+                       json_pack("{s:s, s:s}", "error",
+                                 "mempool full, retry later", "code", "full"),
+                       net_rollup_retry_after_ms(http->node));
 }
 
 /* ---- Suspended requests (H1, H3) ---------------------------------------- */
@@ -511,11 +554,29 @@ static enum MHD_Result tx_submit(struct net_http *http, struct http_req *req)
     req->len = req->cap = 0;
     req->phase = TX_WAITING;
     req->ticket = node->write_turn;
+    req->deadline_ms = node->now_ms + HTTP_TX_DEADLINE_MS; /* (H6) */
     if (node->synced_turn >= req->ticket) {
         return tx_accepted(req);
     }
     park(http, req);
     return MHD_YES;
+}
+
+/* (H6): the ticket is still not durable at the deadline. */
+static enum MHD_Result tx_timed_out(struct net_http *http, struct http_req *req)
+{
+    char hex[2 * SEQ_HASH_LEN + 1];
+
+    http->stats.tx_timeouts++;
+    node_hex(&req->hash, hex);
+    return reply_retry(
+        req->conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+        json_pack("{s:s, s:s, s:s}", "error",
+                  "admitted, but not on disk within the deadline: its status "
+                  "is unknown and it may still commit; resubmitting is safe "
+                  "(idempotent by tx_hash)",
+                  "code", "not_durable", "tx_hash", hex),
+        net_rollup_retry_after_ms(http->node));
 }
 
 /* Every call after the first for POST /v1/tx. */
@@ -535,6 +596,9 @@ static enum MHD_Result tx_continue(struct net_http *http,
     }
     if (http->node->synced_turn >= req->ticket) {
         return tx_accepted(req);
+    }
+    if (http->node->now_ms >= req->deadline_ms) {
+        return tx_timed_out(http, req);
     }
     park(http, req); /* Resumed early: wait on. */
     return MHD_YES;
@@ -689,15 +753,91 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)done;
 }
 
+/* The address of @conn's client, the key of the per-client limit (H3).
+ * The listener is IPv4 only (net_http_open). */
+static uint32_t client_addr(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    struct sockaddr_in sin;
+
+    if (info == NULL || info->client_addr == NULL ||
+        info->client_addr->sa_family != AF_INET) {
+        return 0; /* Not expected; such clients share one count. */
+    }
+    memcpy(&sin, info->client_addr, sizeof sin);
+    return sin.sin_addr.s_addr;
+}
+
+/* @addr's entry in http->clients, or NULL when it has no stream open. */
+static struct stream_client *client_find(struct net_http *http, uint32_t addr)
+{
+    size_t i;
+
+    for (i = 0; i < http->n_clients; i++) {
+        if (http->clients[i].addr == addr) {
+            return &http->clients[i];
+        }
+    }
+    return NULL;
+}
+
+/* Counts a stream for @addr. There is room: every entry has a stream open,
+ * and a new stream is refused before this once HTTP_MAX_STREAMS are. */
+static void client_add(struct net_http *http, uint32_t addr)
+{
+    struct stream_client *c = client_find(http, addr);
+
+    if (c == NULL) {
+        assert(http->n_clients < HTTP_MAX_STREAMS);
+        c = &http->clients[http->n_clients++];
+        c->addr = addr;
+        c->n_streams = 0;
+    }
+    c->n_streams++;
+}
+
+static void client_remove(struct net_http *http, uint32_t addr)
+{
+    struct stream_client *c = client_find(http, addr);
+
+    assert(c != NULL && c->n_streams > 0);
+    if (--c->n_streams == 0) {
+        *c = http->clients[--http->n_clients];
+    }
+}
+
 /* The response's free callback: the stream's end, however it came. */
 static void stream_free(void *cls)
 {
     struct http_req *s = cls;
 
     unlink_req(s->http, s);
+    client_remove(s->http, s->client);
     s->http->n_streams--;
     seq_free(s->line);
     seq_free(s);
+}
+
+/* A stream refused for now: 503 when HTTP_MAX_STREAMS are open, 429 when
+ * its client's address has HTTP_CLIENT_STREAMS (H3). */
+static enum MHD_Result stream_refuse(struct net_http *http,
+                                     struct MHD_Connection *conn,
+                                     bool per_client)
+{
+    if (per_client) {
+        http->stats.streams_refused_client++;
+        return reply_retry(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+                           json_pack("{s:s, s:s}", "error",
+                                     "too many streams open from this address",
+                                     "code", "too_many_client_streams"),
+                           HTTP_STREAM_RETRY_MS);
+    }
+    http->stats.streams_refused++;
+    return reply_retry(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                       json_pack("{s:s, s:s}", "error", "too many streams open",
+                                 "code", "too_many_streams"),
+                       HTTP_STREAM_RETRY_MS);
 }
 
 static enum MHD_Result stream_open(struct net_http *http,
@@ -706,6 +846,8 @@ static enum MHD_Result stream_open(struct net_http *http,
 {
     const char *from =
         MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
+    uint32_t addr = client_addr(conn);
+    const struct stream_client *client;
     struct MHD_Response *resp;
     struct http_req *s;
     enum MHD_Result ret;
@@ -720,13 +862,12 @@ static enum MHD_Result stream_open(struct net_http *http,
         return reply_bad(http, conn, MHD_HTTP_BAD_REQUEST, "unknown_namespace",
                          "namespace not in genesis");
     }
+    client = client_find(http, addr);
+    if (client != NULL && client->n_streams >= HTTP_CLIENT_STREAMS) {
+        return stream_refuse(http, conn, true);
+    }
     if (http->n_streams >= HTTP_MAX_STREAMS) {
-        http->stats.streams_refused++;
-        return reply_json_header(
-            conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-            json_pack("{s:s, s:s}", "error", "too many streams open", "code",
-                      "too_many_streams"),
-            "Retry-After", "5");
+        return stream_refuse(http, conn, false);
     }
     s = seq_calloc(1, sizeof *s);
     if (s == NULL) {
@@ -735,6 +876,7 @@ static enum MHD_Result stream_open(struct net_http *http,
     s->kind = REQ_STREAM;
     s->http = http;
     s->conn = conn;
+    s->client = addr;
     s->ns = ns;
     s->next_height = height;
     resp = MHD_create_response_from_callback(
@@ -744,6 +886,7 @@ static enum MHD_Result stream_open(struct net_http *http,
         return MHD_NO;
     }
     http->n_streams++; /* From here stream_free runs, once. */
+    client_add(http, addr);
     http->stats.streams_opened++;
     MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -982,10 +1125,27 @@ int net_http_epoll_fd(struct net_node *node)
     return info != NULL ? info->epoll_fd : -1;
 }
 
+/* The earliest deadline of a parked POST bounds the sleep too (H6). It is
+ * measured from this turn's clock, so the loop may wake as late as this
+ * turn's length after it: a few milliseconds. */
 uint64_t net_http_timeout_ms(struct net_node *node, uint64_t max)
 {
+    const struct net_http *http = node->http_state;
+    const struct http_req *req;
     MHD_UNSIGNED_LONG_LONG ms;
 
+    for (req = http->n_suspended_tx > 0 ? http->suspended : NULL; req != NULL;
+         req = req->next) {
+        if (req->kind != REQ_TX) {
+            continue;
+        }
+        if (req->deadline_ms <= node->now_ms) {
+            return 0;
+        }
+        if (req->deadline_ms - node->now_ms < max) {
+            max = req->deadline_ms - node->now_ms;
+        }
+    }
     if (MHD_get_timeout(node->http, &ms) == MHD_YES && ms < max) {
         return ms;
     }
@@ -1029,7 +1189,9 @@ void net_http_after_sync(struct net_node *node)
     for (req = http->suspended; req != NULL; req = next) {
         next = req->next;
         if (req->kind == REQ_TX) {
-            if (node->synced_turn >= req->ticket) {
+            /* Answered by tx_continue: 202, or 503 past the deadline. */
+            if (node->synced_turn >= req->ticket ||
+                node->now_ms >= req->deadline_ms) {
                 unpark(http, req);
             }
         } else if (req->next_height <= height) {
@@ -1071,11 +1233,17 @@ void net_http_metrics(const struct net_node *node, FILE *f)
     NODE_COUNTER(f, "http_tx_full_total",
                  "HTTP submissions refused: mempool full.",
                  http->stats.tx_full);
+    NODE_COUNTER(f, "http_tx_timeouts_total",
+                 "POST /v1/tx answered 503: not durable within the deadline.",
+                 http->stats.tx_timeouts);
     NODE_COUNTER(f, "http_streams_opened_total",
                  "Namespace block streams opened.", http->stats.streams_opened);
     NODE_COUNTER(f, "http_streams_refused_total",
-                 "Streams refused: too many open.",
+                 "Streams refused: too many open in all.",
                  http->stats.streams_refused);
+    NODE_COUNTER(f, "http_streams_refused_client_total",
+                 "Streams refused: too many open from the client's address.",
+                 http->stats.streams_refused_client);
     NODE_COUNTER(f, "http_stream_blocks_total",
                  "Namespace blocks sent on streams.",
                  http->stats.stream_blocks);
