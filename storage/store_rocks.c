@@ -133,6 +133,7 @@ static const char *const cf_names[N_CF] = {
 #define MEMTABLE_BYTES        ((size_t)16 << 20)  /* Per family, */
 #define MEMTABLES_TOTAL_BYTES ((size_t)128 << 20) /* all of them. */
 #define KEEP_INFO_LOGS        4                   /* and how many to keep. */
+#define BLOB_MIN_BYTES        1024 /* Batches to blob files (K8). */
 
 /* The TC value body: epoch, round and n_sigs, then per signature the
  * signer, its high QC round and the signature; big-endian, no padding. */
@@ -1589,6 +1590,27 @@ static rocksdb_options_t *make_tx_options(rocksdb_options_t *base)
     return opts;
 }
 
+/* The batches family (K8): whole dissemination batches, tens of kilobytes
+ * to megabytes each, keyed by their hash. Random keys make every level-0
+ * table overlap all of level 1, so leveled compaction would rewrite the
+ * payloads again and again: under sustained load that came to half of a
+ * validator's CPU. Values of BLOB_MIN_BYTES or more go to blob files when
+ * a memtable is flushed, and compaction then moves only keys and blob
+ * references. Batches are not deleted, so there is no blob garbage to
+ * collect (collection would relocate live blobs for nothing). Payloads
+ * seldom compress (signatures, hashes), so the family is not compressed. */
+static rocksdb_options_t *make_batch_options(rocksdb_options_t *base)
+{
+    rocksdb_options_t *opts = rocksdb_options_create_copy(base);
+
+    rocksdb_options_set_enable_blob_files(opts, 1);
+    rocksdb_options_set_min_blob_size(opts, BLOB_MIN_BYTES);
+    rocksdb_options_set_enable_blob_gc(opts, 0);
+    rocksdb_options_set_compression(opts, rocksdb_no_compression);
+    rocksdb_options_set_bottommost_compression(opts, rocksdb_no_compression);
+    return opts;
+}
+
 /* Open @path with every family of (K1), creating what is missing. */
 static rocksdb_t *open_db(const char *path,
                           bool compress,
@@ -1597,15 +1619,19 @@ static rocksdb_t *open_db(const char *path,
 {
     rocksdb_options_t *opts = make_options(compress);
     rocksdb_options_t *tx_opts = make_tx_options(opts);
+    rocksdb_options_t *batch_opts = make_batch_options(opts);
     const rocksdb_options_t *cf_opts[N_CF];
     rocksdb_t *db;
     size_t i;
 
     for (i = 0; i < N_CF; i++) {
-        cf_opts[i] = i == CF_TX ? tx_opts : opts;
+        cf_opts[i] = opts;
     }
+    cf_opts[CF_TX] = tx_opts;
+    cf_opts[CF_BATCHES] = batch_opts;
     db = rocksdb_open_column_families(opts, path, N_CF, cf_names, cf_opts, cf,
                                       err);
+    rocksdb_options_destroy(batch_opts);
     rocksdb_options_destroy(tx_opts);
     rocksdb_options_destroy(opts);
     return db;
