@@ -75,6 +75,12 @@
  *      indexed one into one write at sync (write_staged()), still one
  *      atomic WAL record (K3); get_tx reads the database alone. Its
  *      memtable has a bloom filter for the misses (make_tx_options()).
+ * (K8) The batches family keeps its values in blob files
+ *      (make_batch_options()): with random keys and large values, leveled
+ *      compaction rewrote the payloads at every level. The ns family stays
+ *      in the tables, where namespace blocks are served from; its keys
+ *      interleave namespaces, so its compaction is the next cost to cut
+ *      (height-major keys would make it append-only).
  ******************************************************************************/
 
 #define _POSIX_C_SOURCE 200809L
