@@ -1617,6 +1617,21 @@ static rocksdb_options_t *make_batch_options(rocksdb_options_t *base)
     return opts;
 }
 
+/* The ns family (K8): every committed transaction's payload again, per
+ * namespace and height. zstd on its bottom level cost as much CPU as all
+ * of its compaction otherwise, for payloads (signatures, hashes) that
+ * seldom compress: LZ4 at every level instead, which gives up quickly on
+ * what does not compress. */
+static rocksdb_options_t *make_ns_options(rocksdb_options_t *base,
+                                          bool compress)
+{
+    rocksdb_options_t *opts = rocksdb_options_create_copy(base);
+
+    rocksdb_options_set_bottommost_compression(
+        opts, compress ? rocksdb_lz4_compression : rocksdb_no_compression);
+    return opts;
+}
+
 /* Open @path with every family of (K1), creating what is missing. */
 static rocksdb_t *open_db(const char *path,
                           bool compress,
@@ -1626,6 +1641,7 @@ static rocksdb_t *open_db(const char *path,
     rocksdb_options_t *opts = make_options(compress);
     rocksdb_options_t *tx_opts = make_tx_options(opts);
     rocksdb_options_t *batch_opts = make_batch_options(opts);
+    rocksdb_options_t *ns_opts = make_ns_options(opts, compress);
     const rocksdb_options_t *cf_opts[N_CF];
     rocksdb_t *db;
     size_t i;
@@ -1635,8 +1651,10 @@ static rocksdb_t *open_db(const char *path,
     }
     cf_opts[CF_TX] = tx_opts;
     cf_opts[CF_BATCHES] = batch_opts;
+    cf_opts[CF_NS] = ns_opts;
     db = rocksdb_open_column_families(opts, path, N_CF, cf_names, cf_opts, cf,
                                       err);
+    rocksdb_options_destroy(ns_opts);
     rocksdb_options_destroy(batch_opts);
     rocksdb_options_destroy(tx_opts);
     rocksdb_options_destroy(opts);
