@@ -1579,6 +1579,16 @@ static rocksdb_options_t *make_options(bool compress)
     return opts;
 }
 
+/* A family's options: @base's, without compression. */
+static rocksdb_options_t *copy_uncompressed(rocksdb_options_t *base)
+{
+    rocksdb_options_t *opts = rocksdb_options_create_copy(base);
+
+    rocksdb_options_set_compression(opts, rocksdb_no_compression);
+    rocksdb_options_set_bottommost_compression(opts, rocksdb_no_compression);
+    return opts;
+}
+
 /* The tx family (K7): one random 32-byte key per committed transaction,
  * looked up by every submission (nearly always a miss) and never
  * iterated. A memtable bloom filter lets such a lookup skip the memtable.
@@ -1587,12 +1597,10 @@ static rocksdb_options_t *make_options(bool compress)
  * memtable into a skiplist, which cost as much again.) */
 static rocksdb_options_t *make_tx_options(rocksdb_options_t *base)
 {
-    rocksdb_options_t *opts = rocksdb_options_create_copy(base);
+    rocksdb_options_t *opts = copy_uncompressed(base);
 
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(opts, 0.05);
     rocksdb_options_set_memtable_whole_key_filtering(opts, 1);
-    rocksdb_options_set_compression(opts, rocksdb_no_compression);
-    rocksdb_options_set_bottommost_compression(opts, rocksdb_no_compression);
     return opts;
 }
 
@@ -1607,13 +1615,11 @@ static rocksdb_options_t *make_tx_options(rocksdb_options_t *base)
  * seldom compress (signatures, hashes), so the family is not compressed. */
 static rocksdb_options_t *make_batch_options(rocksdb_options_t *base)
 {
-    rocksdb_options_t *opts = rocksdb_options_create_copy(base);
+    rocksdb_options_t *opts = copy_uncompressed(base);
 
     rocksdb_options_set_enable_blob_files(opts, 1);
     rocksdb_options_set_min_blob_size(opts, BLOB_MIN_BYTES);
     rocksdb_options_set_enable_blob_gc(opts, 0);
-    rocksdb_options_set_compression(opts, rocksdb_no_compression);
-    rocksdb_options_set_bottommost_compression(opts, rocksdb_no_compression);
     return opts;
 }
 
