@@ -170,7 +170,8 @@ struct tx_stage {
     size_t n, cap_refs;
 };
 
-#define TX_REC_HEAD (SEQ_HASH_LEN + 4)
+#define TX_REC_HEAD   (SEQ_HASH_LEN + 4)
+#define TX_STAGE_KEEP ((size_t)4 << 20) /* Bytes kept between syncs. */
 
 struct store_rocks {
     struct store base; /* First, so a struct store * converts back. */
@@ -1024,17 +1025,23 @@ static rocksdb_writebatch_t *tx_stage_batch(struct store_rocks *r)
     return wb;
 }
 
-static void tx_stage_clear(struct store_rocks *r)
-{
-    r->txs.len = 0;
-    r->txs.n = 0;
-}
-
 static void tx_stage_free(struct store_rocks *r)
 {
     seq_free(r->txs.buf);
     seq_free(r->txs.refs);
     memset(&r->txs, 0, sizeof r->txs);
+}
+
+/* Empty after a sync; a buffer grown past TX_STAGE_KEEP by one big turn
+ * (a catch-up materializing many blocks) is given back. */
+static void tx_stage_clear(struct store_rocks *r)
+{
+    if (r->txs.cap > TX_STAGE_KEEP) {
+        tx_stage_free(r);
+        return;
+    }
+    r->txs.len = 0;
+    r->txs.n = 0;
 }
 
 /* Stage @key -> @val in @cf, for @op. */

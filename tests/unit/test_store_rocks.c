@@ -1510,6 +1510,76 @@ TEST(store_rocks, sigkill_at_a_random_moment_keeps_a_whole_sync)
     seq_free(b);
 }
 
+/* Tx records staged unindexed (K7) in turns big enough that the stage's
+ * buffer is given back after the sync, put in descending key order and
+ * once twice in a turn (the later put wins), with indexed records in the
+ * same syncs: all of them come back, before and after a reopen. */
+TEST(store_rocks, big_unindexed_tx_stages_round_trip)
+{
+    enum { PER_TURN = 100000, TURNS = 2 };
+    struct tmp t;
+    struct store *s;
+    struct seq_hash h;
+    struct seq_hash batch_id;
+    uint8_t rec[21];
+    uint32_t turn, i;
+    int pass;
+
+    tmp_make(&t);
+    s = open_ok(t.path);
+    memset(rec, 0, sizeof rec);
+    for (turn = 0; turn < TURNS; turn++) {
+        for (i = PER_TURN; i-- > 0;) {
+            memset(h.bytes, 0, SEQ_HASH_LEN);
+            h.bytes[0] = (uint8_t)turn;
+            h.bytes[1] = (uint8_t)(i >> 16);
+            h.bytes[2] = (uint8_t)(i >> 8);
+            h.bytes[3] = (uint8_t)i;
+            rec[0] = (uint8_t)turn;
+            memcpy(rec + 1, &i, sizeof i);
+            ASSERT_OK(store_put_tx(s, &h, rec, sizeof rec));
+        }
+        rec[0] = 0xee; /* h is now key i == 0: put it again. */
+        ASSERT_OK(store_put_tx(s, &h, rec, sizeof rec));
+        memset(batch_id.bytes, 0xb0 + (int)turn, SEQ_HASH_LEN);
+        ASSERT_OK(store_put_batch(s, &batch_id, "batch", 5));
+        ASSERT_OK(store_sync(s));
+    }
+    for (pass = 0; pass < 2; pass++) {
+        for (turn = 0; turn < TURNS; turn++) {
+            for (i = 0; i < PER_TURN; i += 997) {
+                void *val = NULL;
+                size_t len = 0;
+
+                memset(h.bytes, 0, SEQ_HASH_LEN);
+                h.bytes[0] = (uint8_t)turn;
+                h.bytes[1] = (uint8_t)(i >> 16);
+                h.bytes[2] = (uint8_t)(i >> 8);
+                h.bytes[3] = (uint8_t)i;
+                ASSERT_OK(store_get_tx(s, &h, &val, &len));
+                ASSERT_EQ(len, sizeof rec);
+                ASSERT_EQ(((uint8_t *)val)[0], i == 0 ? 0xee : (uint8_t)turn);
+                ASSERT_MEMEQ((uint8_t *)val + 1, &i, sizeof i);
+                seq_free(val);
+            }
+            memset(batch_id.bytes, 0xb0 + (int)turn, SEQ_HASH_LEN);
+            {
+                void *val = NULL;
+                size_t len = 0;
+
+                ASSERT_OK(store_get_batch(s, &batch_id, &val, &len));
+                ASSERT_EQ(len, (size_t)5);
+                ASSERT_MEMEQ(val, "batch", 5);
+                seq_free(val);
+            }
+        }
+        store_close(s);
+        s = open_ok(t.path);
+    }
+    store_close(s);
+    tmp_remove(&t);
+}
+
 TEST(store_rocks, another_process_holding_the_directory_is_refused)
 {
     static struct store sentinel;
