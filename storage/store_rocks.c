@@ -71,10 +71,11 @@
  *      always a miss). Indexing its puts in the WriteBatchWithIndex cost
  *      a tenth of a loaded validator's CPU for reads nobody makes: the
  *      node reads a tx record only after the sync that wrote it
- *      (store.h). So its puts go to a plain WriteBatch, joined to the
- *      indexed one into one write at sync (write_staged()), still one
- *      atomic WAL record (K3); get_tx reads the database alone. Its
- *      memtable has a bloom filter for the misses (make_tx_options()).
+ *      (store.h). So its puts are staged in a buffer of our own and, at
+ *      sync, appended in key order to a plain copy of the indexed batch
+ *      (write_staged()): still one atomic WAL record (K3). get_tx reads
+ *      the database alone. Its memtable has a bloom filter for the misses
+ *      (make_tx_options()).
  * (K8) The batches family keeps its values in blob files
  *      (make_batch_options()): with random keys and large values, leveled
  *      compaction rewrote the payloads at every level. The ns family stays
@@ -147,7 +148,6 @@ static const char *const cf_names[N_CF] = {
 #define TC_SIG_LEN  (4 + 8 + HS_SIG_LEN)
 #define TC_MAX_LEN  (TC_HEAD_LEN + HS_MAX_VALIDATORS * TC_SIG_LEN)
 
-#define WB_HEADER_LEN  12 /* A WriteBatch's sequence and count (K7). */
 #define HEIGHT_KEY_LEN 8
 #define NS_KEY_LEN     16
 #define ID_SHOWN       8  /* Bytes of an id shown in errmsg. */
@@ -258,15 +258,6 @@ static void be32_put(uint8_t *p, uint32_t v)
 
     for (i = 0; i < 4; i++) {
         p[i] = (uint8_t)(v >> (24 - 8 * i));
-    }
-}
-
-static void le32_put(uint8_t *p, uint32_t v)
-{
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
     }
 }
 
@@ -992,14 +983,13 @@ static int tx_rec_cmp(const void *a, const void *b)
     return c != 0 ? c : (ra > rb) - (ra < rb);
 }
 
-/* The staged tx records as a plain WriteBatch, in key order: RocksDB's
- * memtable then inserts each key near the one before, instead of
- * descending its skiplist from the top for every random hash (K7). */
-static rocksdb_writebatch_t *tx_stage_batch(struct store_rocks *r)
+/* Appends the staged tx records to @wb in key order: RocksDB's memtable
+ * then inserts each key near the one before, instead of descending its
+ * skiplist from the top for every random hash (K7). */
+static void tx_stage_append(struct store_rocks *r, rocksdb_writebatch_t *wb)
 {
     static const char tag = VALUE_TAG;
     struct tx_stage *t = &r->txs;
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     size_t i;
 
     for (i = 0; i < t->n; i++) {
@@ -1022,7 +1012,6 @@ static rocksdb_writebatch_t *tx_stage_batch(struct store_rocks *r)
         rocksdb_writebatch_putv_cf(wb, r->cf[CF_TX], 1, keys, key_lens, 2,
                                    parts, part_lens);
     }
-    return wb;
 }
 
 static void tx_stage_free(struct store_rocks *r)
@@ -1382,57 +1371,26 @@ static uint64_t now_us(void)
 }
 
 /* Write the staged batch with one fsync (K3). */
-/* Writes the staged batch and the tx family's puts as ONE synced write
- * (K3, K7). RocksDB's C API cannot append one batch to another, so the
- * two are joined in WriteBatch's representation, which is the WAL's
- * record format and therefore stable: a 12-byte header (sequence, fixed64;
- * count, fixed32, little-endian) and then the records, each
- * self-delimiting. The joined batch takes the first header with the
- * counts summed, then both batches' records. */
-static int write_staged(struct store_rocks *r, size_t *bytes, char **err)
+/* Writes the staged batch and the tx family's puts as ONE synced write,
+ * one atomic WAL record (K3, K7): a plain copy of the indexed batch's
+ * records, with the tx records appended. */
+static void write_staged(struct store_rocks *r, size_t *bytes, char **err)
 {
-    size_t main_len = 0, tx_len = 0, len;
-    const char *main_rep = rocksdb_writebatch_wi_data(r->batch, &main_len);
-    rocksdb_writebatch_t *txs, *joined;
-    const char *tx_rep;
-    uint32_t count;
-    char *rep;
+    rocksdb_writebatch_t *wb;
+    const char *rep;
+    size_t len = 0;
 
+    rep = rocksdb_writebatch_wi_data(r->batch, &len);
     if (r->txs.n == 0) {
-        *bytes = main_len;
+        *bytes = len;
         rocksdb_write_writebatch_wi(r->db, r->wopts, r->batch, err);
-        return SEQ_OK;
+        return;
     }
-    txs = tx_stage_batch(r);
-    tx_rep = rocksdb_writebatch_data(txs, &tx_len);
-    if (rocksdb_writebatch_wi_count(r->batch) == 0) {
-        *bytes = tx_len;
-        rocksdb_write(r->db, r->wopts, txs, err);
-        rocksdb_writebatch_destroy(txs);
-        return SEQ_OK;
-    }
-    if (main_len < WB_HEADER_LEN || tx_len < WB_HEADER_LEN) {
-        rocksdb_writebatch_destroy(txs);
-        return SEQ_ECORRUPT; /* Not a batch RocksDB made. */
-    }
-    len = main_len + tx_len - WB_HEADER_LEN;
-    rep = seq_malloc(len);
-    if (rep == NULL) {
-        rocksdb_writebatch_destroy(txs);
-        return SEQ_ENOMEM;
-    }
-    memcpy(rep, main_rep, main_len);
-    memcpy(rep + main_len, tx_rep + WB_HEADER_LEN, tx_len - WB_HEADER_LEN);
-    count = (uint32_t)rocksdb_writebatch_wi_count(r->batch) +
-            (uint32_t)rocksdb_writebatch_count(txs);
-    le32_put((uint8_t *)rep + 8, count);
-    rocksdb_writebatch_destroy(txs);
-    joined = rocksdb_writebatch_create_from(rep, len);
-    seq_free(rep);
-    *bytes = len;
-    rocksdb_write(r->db, r->wopts, joined, err);
-    rocksdb_writebatch_destroy(joined);
-    return SEQ_OK;
+    wb = rocksdb_writebatch_create_from(rep, len);
+    tx_stage_append(r, wb);
+    (void)rocksdb_writebatch_data(wb, bytes);
+    rocksdb_write(r->db, r->wopts, wb, err);
+    rocksdb_writebatch_destroy(wb);
 }
 
 static int rocks_sync(struct store *s)
@@ -1453,12 +1411,11 @@ static int rocks_sync(struct store *s)
         return SEQ_OK;
     }
     start = now_us();
-    rv = write_staged(r, &bytes, &err);
+    write_staged(r, &bytes, &err);
     us = now_us() - start;
-    if (rv != 0 || err != NULL) {
+    if (err != NULL) {
         r->broken = true;
-        rv = rocks_fail(r, SEQ_EIO, "sync: %s",
-                        err != NULL ? err : seq_strerror(rv));
+        rv = rocks_fail(r, SEQ_EIO, "sync: %s", err);
         rocksdb_free(err);
         return rv;
     }
