@@ -14,9 +14,9 @@
 
 #include "mp_batch_int.h"
 #include "mp_pool_int.h"
-#include "mp_set.h"
 #include "seq_alloc.h"
 #include "seq_err.h"
+#include "seq_hset.h"
 
 /* ---------------------------------------------------------------------- */
 /* The output                                                             */
@@ -146,11 +146,11 @@ static struct win_block *win_block_new(uint64_t height,
 /* Room in the window's sets for @b (M5). */
 static int window_reserve(struct mp_pool *pool, const struct win_block *b)
 {
-    int rv = mp_set_reserve(&pool->win_txs, pool->win_txs.n + b->n_txs);
+    int rv = seq_hset_reserve(&pool->win_txs, pool->win_txs.n + b->n_txs);
 
     if (rv == 0) {
-        rv = mp_set_reserve(&pool->win_batches,
-                            pool->win_batches.n + b->n_batches);
+        rv = seq_hset_reserve(&pool->win_batches,
+                              pool->win_batches.n + b->n_batches);
     }
     return rv;
 }
@@ -165,14 +165,14 @@ static void window_evict(struct mp_pool *pool)
 
     for (i = 0; i < b->n_txs + b->n_batches; i++) {
         bool is_batch = i >= b->n_txs;
-        struct mp_set *set = is_batch ? &pool->win_batches : &pool->win_txs;
+        struct seq_hset *set = is_batch ? &pool->win_batches : &pool->win_txs;
         void *v = NULL;
 
-        if (!mp_set_get(set, &b->ids[i], &v) || v != b) {
+        if (!seq_hset_get(set, &b->ids[i], &v) || v != b) {
             continue;
         }
-        mp_set_del(set, &b->ids[i]);
-        if (is_batch && mp_set_get(&pool->held, &b->ids[i], &v)) {
+        seq_hset_del(set, &b->ids[i]);
+        if (is_batch && seq_hset_get(&pool->held, &b->ids[i], &v)) {
             mp_pool_release(pool, v);
         }
     }
@@ -203,11 +203,11 @@ static void window_push(struct mp_pool *pool, struct win_block *b)
     }
     pool->win_tail = b;
     for (i = 0; i < b->n_txs; i++) {
-        rv = mp_set_assign(&pool->win_txs, &b->ids[i], b);
+        rv = seq_hset_assign(&pool->win_txs, &b->ids[i], b);
         assert(rv == 0);
     }
     for (i = b->n_txs; i < b->n_txs + b->n_batches; i++) {
-        rv = mp_set_assign(&pool->win_batches, &b->ids[i], b);
+        rv = seq_hset_assign(&pool->win_batches, &b->ids[i], b);
         assert(rv == 0);
     }
     (void)rv;
@@ -233,7 +233,7 @@ static void unpend(struct mp_pool *pool,
 {
     struct ns_entry *e;
 
-    if (!mp_set_del(&pool->pending, hash)) {
+    if (!seq_hset_del(&pool->pending, hash)) {
         return;
     }
     e = mp_pool_find_ns(pool, ns);
@@ -253,7 +253,7 @@ static void sweep_open(struct mp_pool *pool)
 
     for (i = open == NULL ? 0 : open->n_txs; i > 0; i--) {
         const struct mp_tx_ref *tx = &open->txs[i - 1];
-        if (mp_set_get(&pool->win_txs, &tx->hash, NULL)) {
+        if (seq_hset_get(&pool->win_txs, &tx->hash, NULL)) {
             unpend(pool, tx->ns, tx->len, &tx->hash);
             mp_batch_remove(open, i - 1);
         }
@@ -270,7 +270,7 @@ struct select_work {
     size_t n_levels;
     size_t n_missing;
     /* tx_hash -> the highest level that has it as an entry. */
-    struct mp_set kept;
+    struct seq_hset kept;
     /* Every transaction of the block, and its entries among them. */
     struct mp_tx *txs;
     struct mp_tx **entries;
@@ -287,7 +287,7 @@ static void select_close(struct select_work *w)
     }
     seq_free(w->levels);
     seq_free(w->count);
-    mp_set_close(&w->kept);
+    seq_hset_close(&w->kept);
     seq_free(w->entries);
     seq_free(w->txs);
 }
@@ -355,11 +355,11 @@ static bool seen_since(const struct mp_pool *pool,
 {
     void *v = NULL;
 
-    if (mp_set_get(&w->kept, hash, &v) &&
+    if (seq_hset_get(&w->kept, hash, &v) &&
         ((const struct mp_level *)v)->height >= floor) {
         return true;
     }
-    return mp_set_get(&pool->win_txs, hash, &v) &&
+    return seq_hset_get(&pool->win_txs, hash, &v) &&
            ((const struct win_block *)v)->height >= floor;
 }
 
@@ -388,7 +388,7 @@ static int select_entries(const struct mp_pool *pool, struct select_work *w)
     if (w->txs == NULL || w->entries == NULL || w->count == NULL) {
         return SEQ_ENOMEM;
     }
-    rv = mp_set_init(&w->kept, total, pool->config.hash_seed);
+    rv = seq_hset_init(&w->kept, total, pool->config.hash_seed);
     if (rv != 0) {
         return rv;
     }
@@ -408,7 +408,7 @@ static int select_entries(const struct mp_pool *pool, struct select_work *w)
                 if (seen_since(pool, w, &tx.hash, floor)) {
                     continue; /* Earlier in this block, or in the window. */
                 }
-                rv = mp_set_assign(&w->kept, &tx.hash, lvl);
+                rv = seq_hset_assign(&w->kept, &tx.hash, lvl);
                 assert(rv == 0); /* Sized for every transaction. */
                 if (is_block) {
                     w->entries[w->n_entries++] = &w->txs[n - 1];

@@ -13,7 +13,7 @@
  * turns ids back into transactions (the block's entries) and releases the
  * batches.
  *
- * Indexes are hash sets (mp_set.h): pending tx hashes, held batches by id,
+ * Indexes are hash sets (seq_hset.h): pending tx hashes, held batches by id,
  * the transactions of held batches, and the window's transactions and
  * batch ids. Held batches are also kept per author in arrays sorted by
  * (seq, id), and the window's blocks in a list by height: those, not the
@@ -59,7 +59,7 @@
  *      has the id. Such a copy is released when a commit takes it or its
  *      id leaves the window, so late fetch responses cannot pile up.
  * (M5) Failure atomicity. Each call that can fail validates and allocates
- *      everything first (growing sets with mp_set_reserve) and changes
+ *      everything first (growing sets with seq_hset_reserve) and changes
  *      state only after the last check; the state changes themselves
  *      cannot fail (the sets have room). So any error, SEQ_ENOMEM
  *      included, leaves the pool unchanged, which the tests check by
@@ -96,9 +96,9 @@
 #include "hs_types.h"
 #include "mp_batch_int.h"
 #include "mp_pool_int.h"
-#include "mp_set.h"
 #include "seq_alloc.h"
 #include "seq_err.h"
+#include "seq_hset.h"
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                          */
@@ -198,38 +198,38 @@ static int sets_init(struct mp_pool *pool, const struct mp_config *c)
     size_t per = c->max_batches_per_author;
     int rv;
 
-    rv = mp_set_init(&pool->pending, c->max_pending_txs, c->hash_seed);
+    rv = seq_hset_init(&pool->pending, c->max_pending_txs, c->hash_seed);
     if (rv == 0) {
-        rv = mp_set_init(&pool->held, per * c->n_validators, c->hash_seed);
+        rv = seq_hset_init(&pool->held, per * c->n_validators, c->hash_seed);
     }
     if (rv == 0) {
-        rv = mp_set_init(&pool->held_txs, own_slot_txs(c), c->hash_seed);
+        rv = seq_hset_init(&pool->held_txs, own_slot_txs(c), c->hash_seed);
     }
     if (rv == 0) {
-        rv = mp_set_init(&pool->win_txs, c->batch_max_txs, c->hash_seed);
+        rv = seq_hset_init(&pool->win_txs, c->batch_max_txs, c->hash_seed);
     }
     if (rv == 0) {
-        rv =
-            mp_set_init(&pool->win_batches, c->block_max_batches, c->hash_seed);
+        rv = seq_hset_init(&pool->win_batches, c->block_max_batches,
+                           c->hash_seed);
     }
     if (rv != 0) {
         /* Closing a set that init failed or never reached is fine. */
-        mp_set_close(&pool->win_batches);
-        mp_set_close(&pool->win_txs);
-        mp_set_close(&pool->held_txs);
-        mp_set_close(&pool->held);
-        mp_set_close(&pool->pending);
+        seq_hset_close(&pool->win_batches);
+        seq_hset_close(&pool->win_txs);
+        seq_hset_close(&pool->held_txs);
+        seq_hset_close(&pool->held);
+        seq_hset_close(&pool->pending);
     }
     return rv;
 }
 
 static void sets_close(struct mp_pool *pool)
 {
-    mp_set_close(&pool->win_batches);
-    mp_set_close(&pool->win_txs);
-    mp_set_close(&pool->held_txs);
-    mp_set_close(&pool->held);
-    mp_set_close(&pool->pending);
+    seq_hset_close(&pool->win_batches);
+    seq_hset_close(&pool->win_txs);
+    seq_hset_close(&pool->held_txs);
+    seq_hset_close(&pool->held);
+    seq_hset_close(&pool->pending);
 }
 
 static bool namespaces_valid(const struct mp_config *c)
@@ -417,11 +417,11 @@ enum mp_tx_state mp_pool_tx_state(const struct mp_pool *pool,
 {
     /* (M8) The window first: a held batch may repeat a committed
      * transaction, which stays committed. */
-    if (mp_set_get(&pool->win_txs, hash, NULL)) {
+    if (seq_hset_get(&pool->win_txs, hash, NULL)) {
         return MP_TX_COMMITTED;
     }
-    if (mp_set_get(&pool->pending, hash, NULL) ||
-        mp_set_get(&pool->held_txs, hash, NULL)) {
+    if (seq_hset_get(&pool->pending, hash, NULL) ||
+        seq_hset_get(&pool->held_txs, hash, NULL)) {
         return MP_TX_PENDING;
     }
     return MP_TX_UNKNOWN;
@@ -506,7 +506,7 @@ int mp_pool_submit(struct mp_pool *pool,
         pool->open->opened_at = now_ms;
     }
     mp_batch_append(pool->open, ns, payload, (uint32_t)len, &h);
-    rv = mp_set_put(&pool->pending, &h, NULL);
+    rv = seq_hset_put(&pool->pending, &h, NULL);
     assert(rv == 0); /* (M2) */
     pool->pending_txs++;
     pool->pending_bytes += len;
@@ -546,10 +546,10 @@ static void hold(struct mp_pool *pool, struct mp_batch *batch)
     }
     slot->batches[i] = batch;
     slot->n++;
-    rv = mp_set_put(&pool->held, &batch->id, batch);
+    rv = seq_hset_put(&pool->held, &batch->id, batch);
     assert(rv == 0);
     for (i = 0; i < batch->n_txs; i++) {
-        rv = mp_set_ref(&pool->held_txs, &batch->txs[i].hash);
+        rv = seq_hset_ref(&pool->held_txs, &batch->txs[i].hash);
         assert(rv == 0);
     }
     if (batch->added) {
@@ -570,9 +570,9 @@ void mp_pool_release(struct mp_pool *pool, struct mp_batch *batch)
     memmove(&slot->batches[i], &slot->batches[i + 1],
             (slot->n - i - 1) * sizeof slot->batches[0]);
     slot->n--;
-    mp_set_del(&pool->held, &batch->id);
+    seq_hset_del(&pool->held, &batch->id);
     for (i = 0; i < batch->n_txs; i++) {
-        mp_set_unref(&pool->held_txs, &batch->txs[i].hash);
+        seq_hset_unref(&pool->held_txs, &batch->txs[i].hash);
     }
     if (batch->added) {
         pool->held_peer_txs -= batch->n_txs;
@@ -637,8 +637,9 @@ static int batch_acceptable(const struct mp_pool *pool,
         }
     }
     /* A fetch response is wanted even if the window has the id (M4). */
-    if (mp_set_get(&pool->held, &b->id, NULL) ||
-        (expected_id == NULL && mp_set_get(&pool->win_batches, &b->id, NULL))) {
+    if (seq_hset_get(&pool->held, &b->id, NULL) ||
+        (expected_id == NULL &&
+         seq_hset_get(&pool->win_batches, &b->id, NULL))) {
         return SEQ_EEXIST;
     }
     slot = &pool->authors[b->author];
@@ -687,8 +688,8 @@ int mp_pool_add_batch(struct mp_pool *pool,
     if (rv == 0) {
         /* (M8) Room for its transactions; what we seal has its own. */
         b->added = true;
-        rv = mp_set_reserve(&pool->held_txs,
-                            pool->held_peer_txs + b->n_txs + own_slot_txs(c));
+        rv = seq_hset_reserve(&pool->held_txs,
+                              pool->held_peer_txs + b->n_txs + own_slot_txs(c));
         if (rv != 0) {
             mp_batch_free(b);
             return rv;
@@ -718,7 +719,7 @@ const struct mp_batch *mp_pool_get_batch(const struct mp_pool *pool,
 {
     void *b = NULL;
 
-    return mp_set_get(&pool->held, id, &b) ? b : NULL;
+    return seq_hset_get(&pool->held, id, &b) ? b : NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -748,7 +749,7 @@ static int mark_excluded(struct mp_pool *pool,
     for (i = 0; i < pool->config.n_validators; i++) {
         for (j = 0; j < pool->authors[i].n; j++) {
             struct mp_batch *b = pool->authors[i].batches[j];
-            b->mark = mp_set_get(&pool->win_batches, &b->id, NULL);
+            b->mark = seq_hset_get(&pool->win_batches, &b->id, NULL);
         }
     }
     for (i = 0; i < n_ancestors; i++) {
@@ -761,7 +762,7 @@ static int mark_excluded(struct mp_pool *pool,
         }
         for (j = 0; j < n; j++) {
             void *b;
-            if (mp_set_get(&pool->held, &ids[j], &b)) {
+            if (seq_hset_get(&pool->held, &ids[j], &b)) {
                 ((struct mp_batch *)b)->mark = true;
             }
         }
@@ -844,7 +845,7 @@ int mp_level_resolve(const struct mp_pool *pool,
     lvl->n_missing = 0;
     for (i = 0; i < lvl->n; i++) {
         void *b = NULL;
-        if (mp_set_get(&pool->held, &lvl->ids[i], &b)) {
+        if (seq_hset_get(&pool->held, &lvl->ids[i], &b)) {
             lvl->batches[i] = b;
         } else {
             lvl->n_missing++;
@@ -869,7 +870,7 @@ int mp_level_report_missing(const struct mp_pool *pool,
                             size_t *n_missing)
 {
     struct seq_hash *list;
-    struct mp_set seen;
+    struct seq_hset seen;
     size_t total = 0;
     size_t k = 0;
     size_t i;
@@ -886,19 +887,19 @@ int mp_level_report_missing(const struct mp_pool *pool,
     if (list == NULL) {
         return SEQ_ENOMEM;
     }
-    if (mp_set_init(&seen, total, pool->config.hash_seed) != 0) {
+    if (seq_hset_init(&seen, total, pool->config.hash_seed) != 0) {
         seq_free(list);
         return SEQ_ENOMEM;
     }
     for (i = 0; i < n; i++) {
         for (j = 0; j < levels[i].n; j++) {
             if (levels[i].batches[j] == NULL &&
-                mp_set_put(&seen, &levels[i].ids[j], NULL) == 0) {
+                seq_hset_put(&seen, &levels[i].ids[j], NULL) == 0) {
                 list[k++] = levels[i].ids[j];
             }
         }
     }
-    mp_set_close(&seen);
+    seq_hset_close(&seen);
     *missing = list;
     *n_missing = k;
     return SEQ_EAGAIN;
@@ -918,7 +919,7 @@ int mp_pool_check_payload(const struct mp_pool *pool,
     memset(&lvl, 0, sizeof lvl);
     rv = mp_level_resolve(pool, &lvl, buf, len);
     for (i = 0; rv == 0 && i < lvl.n; i++) {
-        if (mp_set_get(&pool->win_batches, &lvl.ids[i], NULL)) {
+        if (seq_hset_get(&pool->win_batches, &lvl.ids[i], NULL)) {
             rv = SEQ_EBADMSG; /* (M4) */
         }
     }

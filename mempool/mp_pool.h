@@ -90,7 +90,7 @@ struct mp_config {
                                       * (mp_pool_block_txs); the pool keeps
                                       * the entries and batch ids of the
                                       * last W committed blocks. */
-    uint64_t hash_seed; /* Secret; keeps probe runs unpredictable (mp_set.h).
+    uint64_t hash_seed; /* Secret; keeps probe runs unpredictable (seq_hset.h).
                          * Outputs never depend on it. */
 };
 

@@ -12,8 +12,8 @@
 
 #include "mp_batch_int.h"
 #include "mp_pool.h"
-#include "mp_set.h"
 #include "seq_hash.h"
+#include "seq_hset.h"
 
 struct ns_entry {
     uint64_t id;
@@ -45,10 +45,10 @@ struct mp_pool {
     struct ns_entry *ns;     /* Owned, sorted by id. */
     size_t n_ns;
     uint64_t total_weight;
-    struct mp_set pending; /* Admitted here, not committed (M2). */
+    struct seq_hset pending; /* Admitted here, not committed (M2). */
     uint64_t pending_txs, pending_bytes;
-    struct mp_set held; /* id -> struct mp_batch *, owned through authors. */
-    struct mp_set held_txs;      /* tx_hash -> one reference per held batch
+    struct seq_hset held; /* id -> struct mp_batch *, owned through authors. */
+    struct seq_hset held_txs;    /* tx_hash -> one reference per held batch
                                   * that has it (M8). */
     uint64_t held_peer_txs;      /* Transactions of held batches that came
                                   * through mp_pool_add_batch. */
@@ -61,8 +61,8 @@ struct mp_pool {
     /* The window (M3): committed blocks by ascending height, and their
      * entries and batch ids, each mapped to the highest block with it. */
     struct win_block *win_head, *win_tail; /* Owned list. */
-    struct mp_set win_txs;                 /* -> struct win_block * */
-    struct mp_set win_batches;             /* -> struct win_block * */
+    struct seq_hset win_txs;               /* -> struct win_block * */
+    struct seq_hset win_batches;           /* -> struct win_block * */
     uint64_t committed_height;             /* 0: nothing yet. */
     struct mp_stats stats;
 };

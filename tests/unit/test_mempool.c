@@ -9,7 +9,7 @@
  * random chains with restarts (M7), restore and seq continuation after a
  * restart, pending through peers' batches (M8), determinism across hash
  * seeds (M1), failure of each allocation in turn leaving the pool
- * unchanged (M5), and the hash set (mp_set.h) against a naive model. */
+ * unchanged (M5), and the hash set (seq_hset.h) against a naive model. */
 
 #include <stdint.h>
 #include <string.h>
@@ -17,10 +17,10 @@
 #include "harness.h"
 #include "mp_batch.h"
 #include "mp_pool.h"
-#include "mp_set.h"
 #include "seq_alloc.h"
 #include "seq_err.h"
 #include "seq_hash.h"
+#include "seq_hset.h"
 #include "seq_rng.h"
 
 #define NS_A 1 /* weight 1, max 100 */
@@ -2349,21 +2349,21 @@ TEST(mempool, alloc_failure_on_open)
     mp_pool_free(pool);
 }
 
-/* The hash set (mp_set.h) against a naive model: a flag, a value and a
+/* The hash set (seq_hset.h) against a naive model: a flag, a value and a
  * reference count per key. The keys come in groups that share their first 8
  * bytes, hence their home bucket and their tag under every seed, so a probe
  * must compare keys; the groups themselves collide in the home buckets of
  * tables of 2 to 64 slots. Every answer, the count and the capacity are
- * checked after each step, across growth by mp_set_reserve() and failed
+ * checked after each step, across growth by seq_hset_reserve() and failed
  * growth: a key moved by a deletion's backward shift or by a rehash without
- * its tag (mp_set.c (T3)) would no longer be found. */
+ * its tag (seq_hset.c (T3)) would no longer be found. */
 #define SET_GROUPS     8
 #define SET_PER_GROUP  3
 #define SET_KEYS       (SET_GROUPS * SET_PER_GROUP)
 #define SET_MAX_GROWTH (2 * SET_KEYS)
 
 struct set_model {
-    struct mp_set set;
+    struct seq_hset set;
     struct seq_hash keys[SET_KEYS];
     bool present[SET_KEYS];
     void *value[SET_KEYS];
@@ -2383,8 +2383,8 @@ static void set_model_init(struct set_model *m, struct seq_rng *rng)
         m->keys[k].bytes[7] = (uint8_t)(k / SET_PER_GROUP);
         m->keys[k].bytes[31] = (uint8_t)(k % SET_PER_GROUP);
     }
-    ASSERT_OK(
-        mp_set_init(&m->set, (size_t)seq_rng_below(rng, 5), seq_rng_next(rng)));
+    ASSERT_OK(seq_hset_init(&m->set, (size_t)seq_rng_below(rng, 5),
+                            seq_rng_next(rng)));
 }
 
 static void set_model_check(const struct set_model *m)
@@ -2396,11 +2396,11 @@ static void set_model_check(const struct set_model *m)
     for (k = 0; k < SET_KEYS; k++) {
         void *v = NULL;
 
-        ASSERT_EQ(mp_set_get(&m->set, &m->keys[k], &v), m->present[k]);
+        ASSERT_EQ(seq_hset_get(&m->set, &m->keys[k], &v), m->present[k]);
         if (m->present[k]) {
             ASSERT_TRUE(v == m->value[k]);
         }
-        ASSERT_EQ(mp_set_get(&m->set, &m->keys[k], NULL), m->present[k]);
+        ASSERT_EQ(seq_hset_get(&m->set, &m->keys[k], NULL), m->present[k]);
     }
 }
 
@@ -2438,7 +2438,7 @@ static void set_model_reserve(struct set_model *m, struct seq_rng *rng)
     if (fail) {
         seq_alloc_fail_at(1, 0);
     }
-    rv = mp_set_reserve(&m->set, want);
+    rv = seq_hset_reserve(&m->set, want);
     seq_alloc_fail_at(0, 0);
     if (rv == SEQ_ENOMEM) {
         ASSERT_TRUE(fail);
@@ -2464,7 +2464,7 @@ static void set_model_step(struct set_model *m, struct seq_rng *rng)
 
     if (op < 20) {
         int want = m->present[k] ? SEQ_EEXIST : set_model_add(m, k, value);
-        ASSERT_ERR(mp_set_put(&m->set, &m->keys[k], value), want);
+        ASSERT_ERR(seq_hset_put(&m->set, &m->keys[k], value), want);
     } else if (op < 35) {
         int want = SEQ_OK;
         if (m->present[k]) {
@@ -2472,7 +2472,7 @@ static void set_model_step(struct set_model *m, struct seq_rng *rng)
         } else {
             want = set_model_add(m, k, value);
         }
-        ASSERT_ERR(mp_set_assign(&m->set, &m->keys[k], value), want);
+        ASSERT_ERR(seq_hset_assign(&m->set, &m->keys[k], value), want);
     } else if (op < 55) {
         int want = SEQ_OK;
         if (m->present[k]) {
@@ -2480,7 +2480,7 @@ static void set_model_step(struct set_model *m, struct seq_rng *rng)
         } else {
             want = set_model_add(m, k, NULL);
         }
-        ASSERT_ERR(mp_set_ref(&m->set, &m->keys[k]), want);
+        ASSERT_ERR(seq_hset_ref(&m->set, &m->keys[k]), want);
     } else if (op < 75) {
         bool had = m->present[k];
         if (had && m->refs[k] > 1) {
@@ -2488,13 +2488,13 @@ static void set_model_step(struct set_model *m, struct seq_rng *rng)
         } else if (had) {
             set_model_remove(m, k);
         }
-        ASSERT_EQ(mp_set_unref(&m->set, &m->keys[k]), had);
+        ASSERT_EQ(seq_hset_unref(&m->set, &m->keys[k]), had);
     } else if (op < 95) {
         bool had = m->present[k];
         if (had) {
             set_model_remove(m, k);
         }
-        ASSERT_EQ(mp_set_del(&m->set, &m->keys[k]), had);
+        ASSERT_EQ(seq_hset_del(&m->set, &m->keys[k]), had);
     } else if (m->set.max < SET_MAX_GROWTH) {
         set_model_reserve(m, rng);
     }
@@ -2519,10 +2519,10 @@ TEST(mempool, set_matches_model)
             set_model_step(&m, &rng);
             set_model_check(&m);
         }
-        mp_set_close(&m.set);
-        ASSERT_FALSE(mp_set_get(&m.set, &m.keys[0], NULL));
-        ASSERT_FALSE(mp_set_del(&m.set, &m.keys[0]));
-        ASSERT_FALSE(mp_set_unref(&m.set, &m.keys[0]));
+        seq_hset_close(&m.set);
+        ASSERT_FALSE(seq_hset_get(&m.set, &m.keys[0], NULL));
+        ASSERT_FALSE(seq_hset_del(&m.set, &m.keys[0]));
+        ASSERT_FALSE(seq_hset_unref(&m.set, &m.keys[0]));
     }
 }
 

@@ -1,4 +1,4 @@
-/* The hash set behind the mempool's indexes (mp_set.h). Linear probing
+/* The hash set behind the mempool's indexes (seq_hset.h). Linear probing
  * keeps a key within its probe run, which starts at its home bucket and has
  * no empty slot before it; deletion shifts later members of the run back so
  * that this stays true without tombstones (Knuth 6.4, Algorithm R).
@@ -8,7 +8,7 @@
  * the TLB on every slot it touches, and most lookups are of new, absent
  * keys, which now end on an empty tag without reading a slot at all. The
  * tags share one allocation with the slots, after them, so that
- * mp_set_init() and mp_set_reserve() still allocate once each.
+ * seq_hset_init() and seq_hset_reserve() still allocate once each.
  *
  * (T1) tags[i] is 0 exactly when slot i is empty.
  * (T2) A used slot's tag is tag_of() of its key's hash under the set's seed:
@@ -18,9 +18,10 @@
  *      a slot's key only when its tag matches: 1 time in 2^15 for a key
  *      whose first 8 bytes differ, always for one that shares them.
  * (T3) A tag moves with its slot: in deletion's backward shift and when
- *      mp_set_reserve() rehashes (the seed, hence the tag, does not change). */
+ *      seq_hset_reserve() rehashes (the seed, hence the tag, does not change).
+ */
 
-#include "mp_set.h"
+#include "seq_hset.h"
 
 #include <assert.h>
 #include <string.h>
@@ -29,14 +30,14 @@
 #include "seq_err.h"
 
 /* Used exactly when its tag is not 0 (T1). */
-struct mp_set_slot {
+struct seq_hset_slot {
     struct seq_hash key;
     void *value;
     uint32_t refs; /* >= 1 while used. */
 };
 
 /* The tags of @set's table: mask + 1 of them, right after its slots. */
-static uint16_t *tags_of(const struct mp_set *set)
+static uint16_t *tags_of(const struct seq_hset *set)
 {
     return (uint16_t *)(void *)(set->slots + set->mask + 1);
 }
@@ -54,7 +55,7 @@ static uint64_t mix(uint64_t x)
 
 /* The first 8 key bytes mixed with the secret seed: its low bits pick the
  * home bucket and its top bits the tag (T2). */
-static uint64_t hash(const struct mp_set *set, const struct seq_hash *key)
+static uint64_t hash(const struct seq_hset *set, const struct seq_hash *key)
 {
     uint64_t word = 0;
     size_t i;
@@ -70,7 +71,7 @@ static uint16_t tag_of(uint64_t hash_value)
     return (uint16_t)((hash_value >> 49) + 1);
 }
 
-static size_t home(const struct mp_set *set, const struct seq_hash *key)
+static size_t home(const struct seq_hset *set, const struct seq_hash *key)
 {
     return (size_t)(hash(set, key) & set->mask);
 }
@@ -87,12 +88,12 @@ static size_t table_size(size_t max)
 }
 
 /* A zeroed table of @size slots and their tags (all 0: empty), or NULL. */
-static struct mp_set_slot *table_new(size_t size)
+static struct seq_hset_slot *table_new(size_t size)
 {
-    return seq_calloc(size, sizeof(struct mp_set_slot) + sizeof(uint16_t));
+    return seq_calloc(size, sizeof(struct seq_hset_slot) + sizeof(uint16_t));
 }
 
-int mp_set_init(struct mp_set *set, size_t max, uint64_t seed)
+int seq_hset_init(struct seq_hset *set, size_t max, uint64_t seed)
 {
     size_t size;
 
@@ -111,7 +112,7 @@ int mp_set_init(struct mp_set *set, size_t max, uint64_t seed)
     return SEQ_OK;
 }
 
-void mp_set_close(struct mp_set *set)
+void seq_hset_close(struct seq_hset *set)
 {
     seq_free(set->slots);
     memset(set, 0, sizeof *set);
@@ -122,7 +123,7 @@ void mp_set_close(struct mp_set *set)
  * rather than a call to seq_hash_eq(), so that the compiler inlines it:
  * that call cost as much as the tag read on every hit. No prefetch of the
  * home slot: it would make every miss fetch a slot it does not need. */
-static size_t find(const struct mp_set *set, const struct seq_hash *key)
+static size_t find(const struct seq_hset *set, const struct seq_hash *key)
 {
     const uint16_t *tags = tags_of(set);
     uint64_t h = hash(set, key);
@@ -139,9 +140,9 @@ static size_t find(const struct mp_set *set, const struct seq_hash *key)
     return i;
 }
 
-bool mp_set_get(const struct mp_set *set,
-                const struct seq_hash *key,
-                void **value)
+bool seq_hset_get(const struct seq_hset *set,
+                  const struct seq_hash *key,
+                  void **value)
 {
     size_t i;
 
@@ -158,9 +159,9 @@ bool mp_set_get(const struct mp_set *set,
     return true;
 }
 
-int mp_set_reserve(struct mp_set *set, size_t max)
+int seq_hset_reserve(struct seq_hset *set, size_t max)
 {
-    struct mp_set_slot *old = set->slots;
+    struct seq_hset_slot *old = set->slots;
     const uint16_t *old_tags = old == NULL ? NULL : tags_of(set);
     size_t old_size = old == NULL ? 0 : set->mask + 1;
     size_t size;
@@ -176,7 +177,7 @@ int mp_set_reserve(struct mp_set *set, size_t max)
     }
     size = table_size(max);
     if (size > set->mask + 1) {
-        struct mp_set_slot *slots = table_new(size);
+        struct seq_hset_slot *slots = table_new(size);
         uint16_t *tags;
 
         if (slots == NULL) {
@@ -207,7 +208,7 @@ int mp_set_reserve(struct mp_set *set, size_t max)
 }
 
 /* Fills the empty slot @i with @key; SEQ_EFULL at capacity. */
-static int insert(struct mp_set *set,
+static int insert(struct seq_hset *set,
                   size_t i,
                   const struct seq_hash *key,
                   void *value)
@@ -223,7 +224,7 @@ static int insert(struct mp_set *set,
     return SEQ_OK;
 }
 
-int mp_set_put(struct mp_set *set, const struct seq_hash *key, void *value)
+int seq_hset_put(struct seq_hset *set, const struct seq_hash *key, void *value)
 {
     size_t i = find(set, key);
 
@@ -233,7 +234,9 @@ int mp_set_put(struct mp_set *set, const struct seq_hash *key, void *value)
     return insert(set, i, key, value);
 }
 
-int mp_set_assign(struct mp_set *set, const struct seq_hash *key, void *value)
+int seq_hset_assign(struct seq_hset *set,
+                    const struct seq_hash *key,
+                    void *value)
 {
     size_t i = find(set, key);
 
@@ -244,7 +247,7 @@ int mp_set_assign(struct mp_set *set, const struct seq_hash *key, void *value)
     return insert(set, i, key, value);
 }
 
-int mp_set_ref(struct mp_set *set, const struct seq_hash *key)
+int seq_hset_ref(struct seq_hset *set, const struct seq_hash *key)
 {
     size_t i = find(set, key);
 
@@ -256,7 +259,7 @@ int mp_set_ref(struct mp_set *set, const struct seq_hash *key)
     return insert(set, i, key, NULL);
 }
 
-bool mp_set_unref(struct mp_set *set, const struct seq_hash *key)
+bool seq_hset_unref(struct seq_hset *set, const struct seq_hash *key)
 {
     size_t i;
 
@@ -271,10 +274,10 @@ bool mp_set_unref(struct mp_set *set, const struct seq_hash *key)
         set->slots[i].refs--;
         return true;
     }
-    return mp_set_del(set, key);
+    return seq_hset_del(set, key);
 }
 
-bool mp_set_del(struct mp_set *set, const struct seq_hash *key)
+bool seq_hset_del(struct seq_hset *set, const struct seq_hash *key)
 {
     uint16_t *tags;
     size_t hole;
