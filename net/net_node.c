@@ -431,6 +431,15 @@ char *node_metrics_text(const struct net_node *node)
                rs.sync_us_max);
     NODE_COUNTER(f, "store_sync_bytes_total", "Bytes written by store syncs.",
                  rs.sync_bytes_total);
+    NODE_COUNTER(f, "store_tx_folds_total",
+                 "Tx index table files written and ingested.", rs.tx_folds);
+    NODE_COUNTER(f, "store_tx_folded_total",
+                 "Tx index records in those table files.", rs.tx_fold_records);
+    NODE_GAUGE(f, "store_tx_fold_microseconds_max",
+               "Longest tx index fold (its own thread).", rs.tx_fold_us_max);
+    NODE_GAUGE(f, "store_tx_unfolded",
+               "Tx index records synced but not folded yet (in memory).",
+               rs.tx_unfolded);
     NODE_COUNTER(f, "loop_turns_total", "Loop turns (poll, feed, sync, flush).",
                  node->stats.turns);
     NODE_COUNTER(f, "http_requests_total", "HTTP requests served.",

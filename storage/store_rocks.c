@@ -27,6 +27,8 @@
  *                                             -> the caller's bytes
  *        cert     height (8 bytes BE)         -> the caller's bytes
  *        tx       tx hash (32 bytes)          -> the caller's bytes
+ *        txlog    run number (8 bytes BE)     -> tx records not folded
+ *                                                into tx yet (K9)
  *      plus RocksDB's own "default", unused. Heights are big-endian so that
  *      iteration is height order, and a namespace's heights are adjacent.
  *      User meta keys carry the "u:" prefix and internal ones never do, so
@@ -68,25 +70,33 @@
  *      (make_options()).
  * (K7) The tx family is written once per committed transaction, by far the
  *      most keys of any family, and read by every submission (nearly
- *      always a miss). Indexing its puts in the WriteBatchWithIndex cost
- *      a tenth of a loaded validator's CPU for reads nobody makes: the
- *      node reads a tx record only after the sync that wrote it
- *      (store.h). So its puts are staged in a buffer of our own and, at
- *      sync, appended in key order to a plain copy of the indexed batch
- *      (write_staged()): still one atomic WAL record (K3). get_tx reads
- *      the database alone. Its memtable has a bloom filter for the misses
- *      (make_tx_options()).
+ *      always a miss). None of its records go through the
+ *      WriteBatchWithIndex: the node reads a tx record only after the sync
+ *      that wrote it (store.h), so get_tx asks the tx index (K9), then the
+ *      database.
  * (K8) The batches family keeps its values in blob files
  *      (make_batch_options()): with random keys and large values, leveled
  *      compaction rewrote the payloads at every level. The ns family stays
  *      in the tables, where namespace blocks are served from; its keys
  *      interleave namespaces, so its compaction is the next cost to cut
  *      (height-major keys would make it append-only).
+ * (K9) The tx family has no memtable traffic (rocks_txidx.c). Inserting
+ *      one random 32-byte key per transaction into a skiplist was a fifth
+ *      of a loaded validator's CPU, more than anything else it did. So a
+ *      sync writes the turn's tx records as ONE value of the txlog family,
+ *      in its batch (durable with it, K3), and indexes them in memory
+ *      (visible after it). About 200,000 records later a thread of the
+ *      index writes them sorted into a table file and ingests it into tx,
+ *      and the next sync deletes those runs; open loads whatever runs are
+ *      left. Crash semantics are unchanged: a synced record is durable,
+ *      in txlog or in tx, and a run deleted is in tx already.
  ******************************************************************************/
 
 #define _POSIX_C_SOURCE 200809L
 
 #include "store_rocks.h"
+
+#include "rocks_txidx.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -113,13 +123,14 @@
 #define CF_NS      7
 #define CF_CERT    8
 #define CF_TX      9
-#define N_CF       10
+#define CF_TXLOG   10
+#define N_CF       11
 
 static const char *const cf_names[N_CF] = {
     [CF_DEFAULT] = "default", [CF_BLOCKS] = "blocks", [CF_HEIGHT] = "height",
     [CF_QC] = "qc",           [CF_SAFETY] = "safety", [CF_META] = "meta",
     [CF_BATCHES] = "batches", [CF_NS] = "ns",         [CF_CERT] = "cert",
-    [CF_TX] = "tx",
+    [CF_TX] = "tx",           [CF_TXLOG] = "txlog",
 };
 
 #define VALUE_TAG 0x01 /* (K2): the format of every value body. */
@@ -153,26 +164,6 @@ static const char *const cf_names[N_CF] = {
 #define ID_SHOWN       8  /* Bytes of an id shown in errmsg. */
 #define WHERE_LEN      96 /* "family/key" in errmsg. */
 
-/* A staged tx record: its offset in the stage's buffer while staging, its
- * address once the buffer stops moving (at sync, for sorting). */
-union tx_ref {
-    size_t off;
-    const uint8_t *rec;
-};
-
-/* The tx family's staged puts (K7): records of key (32 bytes), body
- * length (u32, native) and body, back to back in @buf; @refs lists them
- * in the order they were put. */
-struct tx_stage {
-    uint8_t *buf;
-    size_t len, cap;
-    union tx_ref *refs;
-    size_t n, cap_refs;
-};
-
-#define TX_REC_HEAD   (SEQ_HASH_LEN + 4)
-#define TX_STAGE_KEEP ((size_t)4 << 20) /* Bytes kept between syncs. */
-
 struct store_rocks {
     struct store base; /* First, so a struct store * converts back. */
     rocksdb_t *db;
@@ -180,8 +171,8 @@ struct store_rocks {
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts; /* sync=1: every write is a sync. */
     rocksdb_writebatch_wi_t *batch;
-    struct tx_stage txs;   /* tx family puts, unindexed (K7). */
-    hs_height_t committed; /* (K5) */
+    struct rocks_txidx *txidx; /* The tx family (K9). */
+    hs_height_t committed;     /* (K5) */
     bool has_committed;
     bool broken; /* (K6) */
     struct store_rocks_stats stats;
@@ -351,6 +342,7 @@ static size_t cf_key_len(int cf)
         return SEQ_HASH_LEN;
     case CF_HEIGHT:
     case CF_CERT:
+    case CF_TXLOG:
         return HEIGHT_KEY_LEN;
     case CF_NS:
         return NS_KEY_LEN;
@@ -434,7 +426,7 @@ static int lookup(struct store_rocks *r,
     char *raw;
     int rv;
 
-    if (cf == CF_TX) { /* Unindexed: the database alone (K7). */
+    if (cf == CF_TX) { /* Never staged in the batch (K9). */
         raw = rocksdb_get_cf(r->db, r->ropts, r->cf[cf], key, key_len, &len,
                              &err);
     } else {
@@ -914,125 +906,6 @@ static int rocks_get_meta(struct store *s,
 
 /* ---- The rollup path: opaque values (K1). ---- */
 
-/* Room for @need elements of @size bytes in @p, which has room for *cap:
- * @p itself, or a larger copy (*cap raised), or NULL with @p untouched. */
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
-{
-    size_t cap2 = *cap == 0 ? 64 : *cap;
-    void *q;
-
-    if (need <= *cap) {
-        return p;
-    }
-    while (cap2 < need) {
-        if (cap2 > SIZE_MAX / 2 / size) {
-            return NULL;
-        }
-        cap2 *= 2;
-    }
-    q = seq_realloc(p, cap2 * size);
-    if (q != NULL) {
-        *cap = cap2;
-    }
-    return q;
-}
-
-/* Stage a tx record (K7); on failure nothing is staged (K4). */
-static int tx_stage_put(struct store_rocks *r,
-                        const uint8_t *key,
-                        const void *val,
-                        size_t len)
-{
-    struct tx_stage *t = &r->txs;
-    size_t need = t->len + TX_REC_HEAD + len;
-    uint32_t len32 = (uint32_t)len;
-    uint8_t *buf = len > UINT32_MAX || need < t->len
-                       ? NULL
-                       : grow(t->buf, &t->cap, need, 1);
-    union tx_ref *refs;
-    uint8_t *rec;
-
-    if (buf == NULL) {
-        return rocks_fail(r, SEQ_ENOMEM, "put_tx: out of memory");
-    }
-    t->buf = buf;
-    refs = grow(t->refs, &t->cap_refs, t->n + 1, sizeof *refs);
-    if (refs == NULL) {
-        return rocks_fail(r, SEQ_ENOMEM, "put_tx: out of memory");
-    }
-    t->refs = refs;
-    rec = t->buf + t->len;
-    memcpy(rec, key, SEQ_HASH_LEN);
-    memcpy(rec + SEQ_HASH_LEN, &len32, 4);
-    if (len > 0) {
-        memcpy(rec + TX_REC_HEAD, val, len);
-    }
-    t->refs[t->n++].off = t->len;
-    t->len = need;
-    return SEQ_OK;
-}
-
-/* Key order, and put order among equal keys (records of one buffer lie
- * in put order), so that the last put wins. */
-static int tx_rec_cmp(const void *a, const void *b)
-{
-    const uint8_t *ra = ((const union tx_ref *)a)->rec;
-    const uint8_t *rb = ((const union tx_ref *)b)->rec;
-    int c = memcmp(ra, rb, SEQ_HASH_LEN);
-
-    return c != 0 ? c : (ra > rb) - (ra < rb);
-}
-
-/* Appends the staged tx records to @wb in key order: RocksDB's memtable
- * then inserts each key near the one before, instead of descending its
- * skiplist from the top for every random hash (K7). */
-static void tx_stage_append(struct store_rocks *r, rocksdb_writebatch_t *wb)
-{
-    static const char tag = VALUE_TAG;
-    struct tx_stage *t = &r->txs;
-    size_t i;
-
-    for (i = 0; i < t->n; i++) {
-        t->refs[i].rec = t->buf + t->refs[i].off;
-    }
-    qsort(t->refs, t->n, sizeof *t->refs, tx_rec_cmp);
-    for (i = 0; i < t->n; i++) {
-        const uint8_t *rec = t->refs[i].rec;
-        const char *keys[1] = { (const char *)rec };
-        const size_t key_lens[1] = { SEQ_HASH_LEN };
-        uint32_t len;
-        const char *parts[2];
-        size_t part_lens[2];
-
-        memcpy(&len, rec + SEQ_HASH_LEN, 4);
-        parts[0] = &tag;
-        parts[1] = (const char *)rec + TX_REC_HEAD;
-        part_lens[0] = 1;
-        part_lens[1] = len;
-        rocksdb_writebatch_putv_cf(wb, r->cf[CF_TX], 1, keys, key_lens, 2,
-                                   parts, part_lens);
-    }
-}
-
-static void tx_stage_free(struct store_rocks *r)
-{
-    seq_free(r->txs.buf);
-    seq_free(r->txs.refs);
-    memset(&r->txs, 0, sizeof r->txs);
-}
-
-/* Empty after a sync; a buffer grown past TX_STAGE_KEEP by one big turn
- * (a catch-up materializing many blocks) is given back. */
-static void tx_stage_clear(struct store_rocks *r)
-{
-    if (r->txs.cap > TX_STAGE_KEEP) {
-        tx_stage_free(r);
-        return;
-    }
-    r->txs.len = 0;
-    r->txs.n = 0;
-}
-
 /* Stage @key -> @val in @cf, for @op. */
 static int put_bytes(struct store_rocks *r,
                      const char *op,
@@ -1052,7 +925,8 @@ static int put_bytes(struct store_rocks *r,
         return rocks_fail(r, SEQ_EINVAL, "%s: NULL value", op);
     }
     if (cf == CF_TX) {
-        return tx_stage_put(r, key, val, len);
+        rv = rocks_txidx_put(r->txidx, key, val, len);
+        return rv == 0 ? SEQ_OK : rocks_fail(r, rv, "%s: out of memory", op);
     }
     stage(r, cf, key, key_len, val, len);
     return SEQ_OK;
@@ -1355,9 +1229,27 @@ static int rocks_get_tx(struct store *s,
                         void **val,
                         size_t *len)
 {
-    assert(tx_hash != NULL);
-    return get_bytes(rocks_of(s), "get_tx", CF_TX, tx_hash->bytes, SEQ_HASH_LEN,
-                     val, len);
+    struct store_rocks *r = rocks_of(s);
+    const uint8_t *body;
+    size_t body_len;
+    int rv;
+
+    assert(tx_hash != NULL && val != NULL && len != NULL);
+    rv = rocks_usable(r, "get_tx");
+    if (rv != 0) {
+        return rv;
+    }
+    /* Not folded yet, then the family (K9). */
+    if (rocks_txidx_get(r->txidx, tx_hash, &body, &body_len) == 0) {
+        rv = body_copy_out(r, "get_tx", CF_TX, tx_hash->bytes, SEQ_HASH_LEN,
+                           body, body_len, val);
+        if (rv == 0) {
+            *len = body_len;
+        }
+        return rv;
+    }
+    return get_bytes(r, "get_tx", CF_TX, tx_hash->bytes, SEQ_HASH_LEN, val,
+                     len);
 }
 
 /* ---- Sync, close, open. ---- */
@@ -1370,33 +1262,44 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Write the staged batch with one fsync (K3). */
-/* Writes the staged batch and the tx family's puts as ONE synced write,
- * one atomic WAL record (K3, K7): a plain copy of the indexed batch's
- * records, with the tx records appended. */
-static void write_staged(struct store_rocks *r, size_t *bytes, char **err)
+/* Writes the staged batch and the tx index's run as ONE synced write, one
+ * atomic WAL record (K3, K9): a plain copy of the indexed batch's records
+ * with the run appended. Returns 0, or SEQ_EIO with errmsg set. */
+static int write_staged(struct store_rocks *r, size_t *bytes)
 {
     rocksdb_writebatch_t *wb;
     const char *rep;
     size_t len = 0;
+    char *err = NULL;
+    char why[SEQ_ERRMSG_LEN];
+    int rv;
 
     rep = rocksdb_writebatch_wi_data(r->batch, &len);
-    if (r->txs.n == 0) {
+    if (!rocks_txidx_has_writes(r->txidx)) {
         *bytes = len;
-        rocksdb_write_writebatch_wi(r->db, r->wopts, r->batch, err);
-        return;
+        rocksdb_write_writebatch_wi(r->db, r->wopts, r->batch, &err);
+    } else {
+        wb = rocksdb_writebatch_create_from(rep, len);
+        rv = rocks_txidx_append(r->txidx, wb, why);
+        if (rv != 0) {
+            rocksdb_writebatch_destroy(wb);
+            return rocks_fail(r, rv, "sync: tx index: %s", why);
+        }
+        (void)rocksdb_writebatch_data(wb, bytes);
+        rocksdb_write(r->db, r->wopts, wb, &err);
+        rocksdb_writebatch_destroy(wb);
     }
-    wb = rocksdb_writebatch_create_from(rep, len);
-    tx_stage_append(r, wb);
-    (void)rocksdb_writebatch_data(wb, bytes);
-    rocksdb_write(r->db, r->wopts, wb, err);
-    rocksdb_writebatch_destroy(wb);
+    if (err != NULL) {
+        rv = rocks_fail(r, SEQ_EIO, "sync: %s", err);
+        rocksdb_free(err);
+        return rv;
+    }
+    return SEQ_OK;
 }
 
 static int rocks_sync(struct store *s)
 {
     struct store_rocks *r = rocks_of(s);
-    char *err = NULL;
     size_t bytes = 0;
     uint64_t start;
     uint64_t us;
@@ -1406,21 +1309,20 @@ static int rocks_sync(struct store *s)
     if (rv != 0) {
         return rv;
     }
-    if (rocksdb_writebatch_wi_count(r->batch) == 0 && r->txs.n == 0) {
+    if (rocksdb_writebatch_wi_count(r->batch) == 0 &&
+        !rocks_txidx_has_writes(r->txidx)) {
         r->stats.empty_syncs++;
         return SEQ_OK;
     }
     start = now_us();
-    write_staged(r, &bytes, &err);
+    rv = write_staged(r, &bytes);
     us = now_us() - start;
-    if (err != NULL) {
-        r->broken = true;
-        rv = rocks_fail(r, SEQ_EIO, "sync: %s", err);
-        rocksdb_free(err);
+    if (rv != 0) {
+        r->broken = true; /* (K6) */
         return rv;
     }
     rocksdb_writebatch_wi_clear(r->batch);
-    tx_stage_clear(r);
+    rocks_txidx_synced(r->txidx);
     r->stats.syncs++;
     r->stats.sync_us_last = us;
     r->stats.sync_us_total += us;
@@ -1450,7 +1352,7 @@ static void rocks_close(struct store *s)
     struct store_rocks *r = rocks_of(s);
 
     rocksdb_writebatch_wi_destroy(r->batch);
-    tx_stage_free(r);
+    rocks_txidx_close(r->txidx); /* Waits for a fold: before the database. */
     close_db(r->db, r->cf);
     rocksdb_writeoptions_destroy(r->wopts);
     rocksdb_readoptions_destroy(r->ropts);
@@ -1553,19 +1455,16 @@ static rocksdb_options_t *copy_uncompressed(rocksdb_options_t *base)
     return opts;
 }
 
-/* The tx family (K7): one random 32-byte key per committed transaction,
- * looked up by every submission (nearly always a miss) and never
- * iterated. A memtable bloom filter lets such a lookup skip the memtable.
- * The keys and the small values do not compress. (A hash-bucketed
- * memtable made inserts cheap, but each flush then sorted the whole
- * memtable into a skiplist, which cost as much again.) */
+/* The tx family (K7, K9): one random 32-byte key per committed
+ * transaction, written only by ingesting table files made with these
+ * options, looked up by every submission (nearly always a miss: the table
+ * files' bloom filters answer) and never iterated. The keys and the small
+ * values do not compress. (Before K9: a hash-bucketed memtable made inserts
+ * cheap, but each flush then sorted the whole memtable into a skiplist,
+ * which cost as much again.) */
 static rocksdb_options_t *make_tx_options(rocksdb_options_t *base)
 {
-    rocksdb_options_t *opts = copy_uncompressed(base);
-
-    rocksdb_options_set_memtable_prefix_bloom_size_ratio(opts, 0.05);
-    rocksdb_options_set_memtable_whole_key_filtering(opts, 1);
-    return opts;
+    return copy_uncompressed(base);
 }
 
 /* The batches family (K8): whole dissemination batches, tens of kilobytes
@@ -1602,10 +1501,12 @@ static rocksdb_options_t *make_ns_options(rocksdb_options_t *base,
     return opts;
 }
 
-/* Open @path with every family of (K1), creating what is missing. */
+/* Open @path with every family of (K1), creating what is missing. The tx
+ * family's options go to *tx_out (the caller's) when the open succeeds. */
 static rocksdb_t *open_db(const char *path,
                           bool compress,
                           rocksdb_column_family_handle_t **cf,
+                          rocksdb_options_t **tx_out,
                           char **err)
 {
     rocksdb_options_t *opts = make_options(compress);
@@ -1626,8 +1527,12 @@ static rocksdb_t *open_db(const char *path,
                                       err);
     rocksdb_options_destroy(ns_opts);
     rocksdb_options_destroy(batch_opts);
-    rocksdb_options_destroy(tx_opts);
     rocksdb_options_destroy(opts);
+    if (db == NULL) {
+        rocksdb_options_destroy(tx_opts);
+        tx_opts = NULL;
+    }
+    *tx_out = tx_opts;
     return db;
 }
 
@@ -1636,6 +1541,8 @@ int store_rocks_open(const char *path,
                      char errmsg[SEQ_ERRMSG_LEN])
 {
     struct store_rocks *r;
+    rocksdb_options_t *tx_opts = NULL;
+    char why[SEQ_ERRMSG_LEN];
     char *err = NULL;
     int rv;
 
@@ -1649,7 +1556,7 @@ int store_rocks_open(const char *path,
     memset(r, 0, sizeof *r);
     r->base.ops = &store_rocks_ops;
     r->stats.compression = "lz4+zstd";
-    r->db = open_db(path, true, r->cf, &err);
+    r->db = open_db(path, true, r->cf, &tx_opts, &err);
     /* A RocksDB built without LZ4 or zstd refuses the options: then the
      * tables go uncompressed, which costs disk, not correctness. */
     if (r->db == NULL && err != NULL &&
@@ -1657,7 +1564,7 @@ int store_rocks_open(const char *path,
         rocksdb_free(err);
         err = NULL;
         r->stats.compression = "none";
-        r->db = open_db(path, false, r->cf, &err);
+        r->db = open_db(path, false, r->cf, &tx_opts, &err);
     }
     if (r->db == NULL) {
         snprintf(errmsg, SEQ_ERRMSG_LEN, "store_rocks: open %s: %s", path,
@@ -1681,12 +1588,22 @@ int store_rocks_open(const char *path,
         memcpy(errmsg, r->base.errmsg, SEQ_ERRMSG_LEN);
         goto err_after_open;
     }
+    rv = rocks_txidx_open(r->db, r->cf[CF_TX], r->cf[CF_TXLOG], tx_opts, path,
+                          &r->txidx, why);
+    tx_opts = NULL; /* Its now, whatever happened. */
+    if (rv != 0) {
+        snprintf(errmsg, SEQ_ERRMSG_LEN, "store_rocks: open %s: %.200s", path,
+                 why);
+        goto err_after_open;
+    }
     *out = &r->base;
     return SEQ_OK;
 
 err_after_open:
+    if (tx_opts != NULL) {
+        rocksdb_options_destroy(tx_opts);
+    }
     rocksdb_writebatch_wi_destroy(r->batch);
-    tx_stage_free(r);
     rocksdb_writeoptions_destroy(r->wopts);
     rocksdb_readoptions_destroy(r->ropts);
     close_db(r->db, r->cf);
@@ -1699,12 +1616,29 @@ int store_rocks_stats(struct store *s, struct store_rocks_stats *out)
 {
     struct store_rocks *r = rocks_of(s);
 
+    struct rocks_txidx_stats tx;
+
     assert(out != NULL);
+    rocks_txidx_stats(r->txidx, &tx);
     *out = r->stats;
+    out->tx_folds = tx.folds;
+    out->tx_fold_records = tx.fold_records;
+    out->tx_fold_us_max = tx.fold_us_max;
+    out->tx_unfolded = tx.unfolded;
     return SEQ_OK;
 }
 
 void store_rocks_fail_syncs(struct store *s, bool fail)
 {
     rocksdb_writeoptions_disable_WAL(rocks_of(s)->wopts, fail ? 1 : 0);
+}
+
+void store_rocks_set_fold_records(struct store *s, size_t n)
+{
+    rocks_txidx_set_fold_records(rocks_of(s)->txidx, n);
+}
+
+void store_rocks_wait_fold(struct store *s)
+{
+    rocks_txidx_wait_fold(rocks_of(s)->txidx);
 }

@@ -16,6 +16,7 @@
 #define SEQ_STORAGE_STORE_ROCKS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "seq_err.h"
@@ -46,6 +47,10 @@ struct store_rocks_stats {
     uint64_t sync_us_total;    /* All batch writes; mean = total / syncs. */
     uint64_t sync_bytes_last;  /* Size of the last batch written. */
     uint64_t sync_bytes_total; /* All batches written. */
+    uint64_t tx_folds;         /* Tx index table files ingested (K9), */
+    uint64_t tx_fold_records;  /* the records they held, */
+    uint64_t tx_fold_us_max;   /* the slowest to write and ingest, */
+    uint64_t tx_unfolded;      /* and the records not folded yet. */
     const char *compression;   /* Static: "lz4+zstd", or "none" when this
                                   RocksDB build has neither. */
 };
@@ -61,5 +66,12 @@ int store_rocks_stats(struct store *s, struct store_rocks_stats *out);
  * SEQ_EIO with RocksDB's message in errmsg, and a store that answers
  * nothing but SEQ_EIO from then on (store.h). Nothing reaches the disk. */
 void store_rocks_fail_syncs(struct store *s, bool fail);
+
+/* Test hooks for the tx index (store_rocks.c (K9)): fold once @n records
+ * (at least 1) are unfolded, instead of 65,536; and wait until a fold
+ * under way has ingested its table file (the next store_sync() that writes
+ * then deletes the runs the file holds). */
+void store_rocks_set_fold_records(struct store *s, size_t n);
+void store_rocks_wait_fold(struct store *s);
 
 #endif /* SEQ_STORAGE_STORE_ROCKS_H */

@@ -494,7 +494,7 @@ static void check_families(const char *path)
 {
     static const char *const want[] = { "default", "blocks", "height",  "qc",
                                         "safety",  "meta",   "batches", "ns",
-                                        "cert",    "tx" };
+                                        "cert",    "tx",     "txlog" };
     rocksdb_options_t *opts;
     char **names;
     char *err = NULL;
@@ -587,6 +587,7 @@ TEST(store_rocks, database_without_cert_and_tx_families_opens)
     raw_open(&raw, t.path);
     raw_drop(&raw, "cert");
     raw_drop(&raw, "tx");
+    raw_drop(&raw, "txlog");
     raw_close(&raw);
     opts = rocksdb_options_create();
     names = rocksdb_list_column_families(opts, t.path, &n, &err);
@@ -1576,6 +1577,283 @@ TEST(store_rocks, big_unindexed_tx_stages_round_trip)
         store_close(s);
         s = open_ok(t.path);
     }
+    store_close(s);
+    tmp_remove(&t);
+}
+
+/* ---- The tx index's runs and folds (store_rocks.c (K9)). ---- */
+
+/* Key @i of the fold tests, and its value at @version. */
+static void fold_key(struct seq_hash *h, uint32_t i)
+{
+    memset(h->bytes, 0, SEQ_HASH_LEN);
+    /* Spread over the key space, as transaction hashes are. */
+    h->bytes[0] = (uint8_t)(i * 37);
+    h->bytes[1] = (uint8_t)(i >> 8);
+    h->bytes[2] = (uint8_t)i;
+}
+
+static void fold_val(uint8_t val[21], uint32_t i, uint8_t version)
+{
+    memset(val, 0, 21);
+    val[0] = version;
+    memcpy(val + 1, &i, sizeof i);
+}
+
+static void put_keys(struct store *s, uint32_t from, uint32_t to, uint8_t ver)
+{
+    struct seq_hash h;
+    uint8_t val[21];
+    uint32_t i;
+
+    for (i = from; i < to; i++) {
+        fold_key(&h, i);
+        fold_val(val, i, ver);
+        ASSERT_OK(store_put_tx(s, &h, val, sizeof val));
+    }
+}
+
+/* Keys [@from, @to) read back at @version. */
+static void check_keys(struct store *s, uint32_t from, uint32_t to, uint8_t ver)
+{
+    struct seq_hash h;
+    uint8_t want[21];
+    uint32_t i;
+
+    for (i = from; i < to; i++) {
+        void *val = NULL;
+        size_t len = 0;
+
+        fold_key(&h, i);
+        fold_val(want, i, ver);
+        ASSERT_OK(store_get_tx(s, &h, &val, &len));
+        ASSERT_EQ(len, sizeof want);
+        ASSERT_MEMEQ(val, want, sizeof want);
+        seq_free(val);
+    }
+}
+
+/* Entries in family @cf of the closed database at @path. */
+static size_t raw_count(const char *path, const char *cf)
+{
+    struct raw_db raw;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it;
+    size_t n = 0;
+    size_t i;
+
+    raw_open(&raw, path);
+    for (i = 0; i < raw.n; i++) {
+        if (strcmp(raw.names[i], cf) == 0) {
+            break;
+        }
+    }
+    ASSERT_LT(i, raw.n);
+    it = rocksdb_create_iterator_cf(raw.db, ro, raw.cf[i]);
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        n++;
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    raw_close(&raw);
+    return n;
+}
+
+static struct store_rocks_stats stats_of(struct store *s)
+{
+    struct store_rocks_stats st;
+
+    ASSERT_OK(store_rocks_stats(s, &st));
+    return st;
+}
+
+/* Records folded into the tx family read back, the later put of a key
+ * winning across runs and folds, before and after a reopen; the runs a
+ * fold ingested leave txlog with the next sync. */
+TEST(store_rocks, tx_records_fold_into_the_family_and_read_back)
+{
+    enum { KEYS = 1000, PER_SYNC = 50, FOLD = 64 };
+    struct tmp t;
+    struct store *s;
+    struct store_rocks_stats st;
+    uint32_t i;
+
+    tmp_make(&t);
+    s = open_ok(t.path);
+    store_rocks_set_fold_records(s, FOLD);
+    for (i = 0; i < KEYS; i += PER_SYNC) {
+        put_keys(s, i, i + PER_SYNC, 0);
+        if (i >= KEYS / 2) { /* Again, newer: the first half's twins. */
+            put_keys(s, i - KEYS / 2, i - KEYS / 2 + PER_SYNC, 1);
+        }
+        ASSERT_OK(store_sync(s));
+        check_keys(s, i, i + PER_SYNC, 0);
+        /* Each fold done before the next sync: a fold every two syncs
+         * of 50 records, then at every sync of 100. */
+        store_rocks_wait_fold(s);
+    }
+    ASSERT_OK(store_sync(s)); /* Deletes the last fold's runs. */
+    st = stats_of(s);
+    ASSERT_EQ(st.tx_folds, 5u + 10u);
+    ASSERT_EQ(st.tx_fold_records, (uint64_t)KEYS + KEYS / 2);
+    ASSERT_EQ(st.tx_unfolded, 0u);
+    check_keys(s, 0, KEYS / 2, 1);
+    check_keys(s, KEYS / 2, KEYS, 0);
+    store_close(s);
+    ASSERT_EQ(raw_count(t.path, "tx"), (size_t)KEYS);
+    ASSERT_EQ(raw_count(t.path, "txlog"), 0u);
+    s = open_ok(t.path);
+    check_keys(s, 0, KEYS / 2, 1);
+    check_keys(s, KEYS / 2, KEYS, 0);
+    store_close(s);
+    tmp_remove(&t);
+}
+
+/* A close (or a crash) after a fold ingested its file, but before a sync
+ * deleted its runs: open loads the runs again, and they fold again. */
+TEST(store_rocks, runs_of_a_fold_not_yet_deleted_load_again)
+{
+    struct tmp t;
+    struct store *s;
+    uint8_t val[21];
+    struct seq_hash h;
+
+    tmp_make(&t);
+    s = open_ok(t.path);
+    store_rocks_set_fold_records(s, 10);
+    put_keys(s, 0, 30, 0);
+    ASSERT_OK(store_sync(s)); /* 30 >= 10: a fold starts. */
+    store_rocks_wait_fold(s);
+    ASSERT_EQ(stats_of(s).tx_unfolded, 30u); /* Until the next sync. */
+    store_close(s);
+    ASSERT_EQ(raw_count(t.path, "tx"), 30u);
+    ASSERT_EQ(raw_count(t.path, "txlog"), 1u);
+
+    s = open_ok(t.path);
+    ASSERT_EQ(stats_of(s).tx_unfolded, 30u);
+    check_keys(s, 0, 30, 0);
+    store_rocks_set_fold_records(s, 10);
+    fold_key(&h, 0);
+    fold_val(val, 0, 7);
+    ASSERT_OK(store_put_tx(s, &h, val, sizeof val));
+    ASSERT_OK(store_sync(s));
+    store_rocks_wait_fold(s);
+    ASSERT_OK(store_sync(s));
+    ASSERT_EQ(stats_of(s).tx_unfolded, 0u);
+    ASSERT_EQ(stats_of(s).tx_folds, 1u);
+    check_keys(s, 1, 30, 0);
+    check_keys(s, 0, 1, 7);
+    store_close(s);
+    ASSERT_EQ(raw_count(t.path, "txlog"), 0u);
+    s = open_ok(t.path);
+    check_keys(s, 1, 30, 0);
+    check_keys(s, 0, 1, 7);
+    store_close(s);
+    tmp_remove(&t);
+}
+
+/* A fold that cannot write its file fails the next sync and breaks the
+ * store (K6); nothing is lost: the runs are still in txlog. */
+TEST(store_rocks, a_failed_fold_fails_the_sync_and_keeps_the_runs)
+{
+    char errmsg[SEQ_ERRMSG_LEN];
+    char fold_path[PATH_LEN + 32];
+    struct tmp t;
+    struct store *s;
+    int rv;
+
+    tmp_make(&t);
+    s = open_ok(t.path);
+    snprintf(fold_path, sizeof fold_path, "%s/txfold.tmp", t.path);
+    ASSERT_EQ(mkdir(fold_path, 0700), 0); /* No file can be made there. */
+    store_rocks_set_fold_records(s, 10);
+    put_keys(s, 0, 20, 0);
+    ASSERT_OK(store_sync(s));
+    store_rocks_wait_fold(s);
+    put_keys(s, 20, 25, 0);
+    rv = store_sync(s);
+    ASSERT_ERR(rv, SEQ_EIO);
+    ASSERT_TRUE(strstr(s->errmsg, "fold") != NULL);
+    ASSERT_ERR(store_put_tx(s, &chain_id, "x", 1), SEQ_EIO);
+    store_close(s);
+    /* The obstacle stays: open says so and opens nothing. */
+    s = NULL;
+    ASSERT_ERR(store_rocks_open(t.path, &s, errmsg), SEQ_EIO);
+    ASSERT_TRUE(strstr(errmsg, "txfold.tmp") != NULL);
+    ASSERT_EQ(rmdir(fold_path), 0);
+    s = open_ok(t.path);
+    check_keys(s, 0, 20, 0);
+    store_close(s);
+    tmp_remove(&t);
+}
+
+/* What a crash can leave of a fold, its unfinished file, is removed at
+ * open; a run this code did not write fails the open. */
+TEST(store_rocks, leftover_fold_file_goes_and_bad_runs_fail_the_open)
+{
+    static const uint8_t short_rec[] = { VALUE_TAG, 1, 2, 3 };
+    static const uint8_t long_len[1 + 36] = { VALUE_TAG, [33] = 0xff };
+    char errmsg[SEQ_ERRMSG_LEN];
+    char fold_path[PATH_LEN + 32];
+    struct tmp t;
+    struct store *s;
+    struct raw_db raw;
+    uint8_t key[8] = { 0 };
+    FILE *f;
+    int i;
+
+    tmp_make(&t);
+    s = open_ok(t.path);
+    put_keys(s, 0, 5, 0);
+    ASSERT_OK(store_sync(s));
+    store_close(s);
+    snprintf(fold_path, sizeof fold_path, "%s/txfold.tmp", t.path);
+    f = fopen(fold_path, "w");
+    ASSERT_TRUE(f != NULL);
+    fputs("half a table file", f);
+    fclose(f);
+    s = open_ok(t.path);
+    ASSERT_TRUE(access(fold_path, F_OK) != 0);
+    check_keys(s, 0, 5, 0);
+    store_close(s);
+
+    for (i = 0; i < 4; i++) {
+        raw_open(&raw, t.path);
+        key[7] = (uint8_t)(100 + i);
+        if (i == 0) {
+            raw_put(&raw, "txlog", key, sizeof key, short_rec,
+                    sizeof short_rec);
+        } else if (i == 1) {
+            raw_put(&raw, "txlog", key, sizeof key, long_len, sizeof long_len);
+        } else if (i == 2) {
+            raw_put(&raw, "txlog", key, sizeof key, "\x02", 1); /* No tag. */
+        } else {
+            raw_put(&raw, "txlog", key, 7, short_rec, 1); /* Short key. */
+        }
+        raw_close(&raw);
+        s = NULL;
+        errmsg[0] = '\0';
+        ASSERT_ERR(store_rocks_open(t.path, &s, errmsg), SEQ_ECORRUPT);
+        ASSERT_TRUE(s == NULL);
+        ASSERT_TRUE(strstr(errmsg, "txlog") != NULL);
+        raw_open(&raw, t.path);
+        {
+            char *err = NULL;
+            size_t c;
+
+            for (c = 0; c < raw.n; c++) {
+                if (strcmp(raw.names[c], "txlog") == 0) {
+                    rocksdb_delete_cf(raw.db, raw.wopts, raw.cf[c],
+                                      (const char *)key, i == 3 ? 7 : 8, &err);
+                }
+            }
+            ASSERT_TRUE(err == NULL);
+        }
+        raw_close(&raw);
+    }
+    s = open_ok(t.path);
+    check_keys(s, 0, 5, 0);
     store_close(s);
     tmp_remove(&t);
 }
