@@ -29,7 +29,7 @@
  *      come from clients, who could grind keys into one probe run of a
  *      table with a known seed (seq_hset.h). */
 
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pthread_setname_np */
 
 #include "rocks_txidx.h"
 
@@ -338,6 +338,7 @@ static void *fold_main(void *arg)
 {
     struct rocks_txidx *t = arg;
 
+    (void)pthread_setname_np(pthread_self(), "txfold"); /* For top -H. */
     fold_run(t);
     atomic_store_explicit(&t->fold_done, 1, memory_order_release);
     return NULL;

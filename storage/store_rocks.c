@@ -1464,7 +1464,14 @@ static rocksdb_options_t *copy_uncompressed(rocksdb_options_t *base)
  * which cost as much again.) */
 static rocksdb_options_t *make_tx_options(rocksdb_options_t *base)
 {
-    return copy_uncompressed(base);
+    rocksdb_options_t *opts = copy_uncompressed(base);
+
+    /* An ingested file goes to the deepest level it overlaps nothing in:
+     * with fixed level sizes, one file per empty level, each one more
+     * filter for every lookup to probe. With dynamic sizes the family is
+     * level 0 over one base level (the last) until it outgrows it. */
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
+    return opts;
 }
 
 /* The batches family (K8): whole dissemination batches, tens of kilobytes
