@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "seq_alloc.h"
+#include "seq_be.h"
 #include "seq_hset.h"
 #include "seq_random.h"
 
@@ -91,32 +92,6 @@ struct rocks_txidx {
     size_t fold_records;
     struct rocks_txidx_stats stats;
 };
-
-static void be64_put(uint8_t *p, uint64_t v)
-{
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-    }
-}
-
-static uint64_t be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-static uint32_t be32_get(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
 
 static uint64_t now_us(void)
 {
@@ -204,7 +179,7 @@ static void gen_add(struct txgen *g, uint64_t seq, uint8_t *buf, size_t len)
 
         assert(rv == 0);
         (void)rv;
-        pos += REC_HEAD + be32_get(buf + pos + SEQ_HASH_LEN);
+        pos += REC_HEAD + seq_be32_get(buf + pos + SEQ_HASH_LEN);
     }
 }
 
@@ -220,10 +195,10 @@ static bool run_valid(const uint8_t *buf, size_t len, size_t *n)
     }
     while (pos < len) {
         if (len - pos < REC_HEAD ||
-            len - pos - REC_HEAD < be32_get(buf + pos + SEQ_HASH_LEN)) {
+            len - pos - REC_HEAD < seq_be32_get(buf + pos + SEQ_HASH_LEN)) {
             return false;
         }
-        pos += REC_HEAD + be32_get(buf + pos + SEQ_HASH_LEN);
+        pos += REC_HEAD + seq_be32_get(buf + pos + SEQ_HASH_LEN);
         (*n)++;
     }
     return true;
@@ -257,7 +232,7 @@ static const uint8_t **gen_sorted(const struct txgen *g)
             if (latest == buf + pos) {
                 recs[n++] = buf + pos;
             }
-            pos += REC_HEAD + be32_get(buf + pos + SEQ_HASH_LEN);
+            pos += REC_HEAD + seq_be32_get(buf + pos + SEQ_HASH_LEN);
         }
     }
     assert(n == g->index.n);
@@ -278,7 +253,7 @@ static void write_table(struct rocks_txidx *t,
 
     rocksdb_sstfilewriter_open(w, t->fold_path, err);
     for (i = 0; *err == NULL && i < n; i++) {
-        uint32_t len = be32_get(recs[i] + SEQ_HASH_LEN);
+        uint32_t len = seq_be32_get(recs[i] + SEQ_HASH_LEN);
         char *v = grow(val, &cap, (size_t)len + 1, 1);
 
         if (v == NULL) {
@@ -405,8 +380,8 @@ static int load_runs(struct rocks_txidx *t, char errmsg[SEQ_ERRMSG_LEN])
             break;
         }
         memcpy(buf, val, len);
-        gen_add(&t->live, be64_get((const uint8_t *)key), buf, len);
-        t->next_seq = be64_get((const uint8_t *)key) + 1;
+        gen_add(&t->live, seq_be64_get((const uint8_t *)key), buf, len);
+        t->next_seq = seq_be64_get((const uint8_t *)key) + 1;
     }
     if (rv == SEQ_OK) {
         rocksdb_iter_get_error(it, &err);
@@ -509,10 +484,7 @@ int rocks_txidx_put(struct rocks_txidx *t,
     }
     buf[0] = RUN_TAG;
     memcpy(buf + at, key->bytes, SEQ_HASH_LEN);
-    buf[at + SEQ_HASH_LEN] = (uint8_t)(len >> 24);
-    buf[at + SEQ_HASH_LEN + 1] = (uint8_t)(len >> 16);
-    buf[at + SEQ_HASH_LEN + 2] = (uint8_t)(len >> 8);
-    buf[at + SEQ_HASH_LEN + 3] = (uint8_t)len;
+    seq_be32_put(buf + at + SEQ_HASH_LEN, (uint32_t)len);
     if (len > 0) {
         memcpy(buf + at + REC_HEAD, val, len);
     }
@@ -540,14 +512,14 @@ int rocks_txidx_append(struct rocks_txidx *t,
     }
     if (t->clearing) {
         assert(t->fold.n_runs > 0);
-        be64_put(lo, t->fold.runs[0].seq);
-        be64_put(hi, t->fold.runs[t->fold.n_runs - 1].seq + 1);
+        seq_be64_put(lo, t->fold.runs[0].seq);
+        seq_be64_put(hi, t->fold.runs[t->fold.n_runs - 1].seq + 1);
         rocksdb_writebatch_delete_range_cf(wb, t->log, (const char *)lo,
                                            sizeof lo, (const char *)hi,
                                            sizeof hi);
     }
     if (t->staged > 0) {
-        be64_put(key, t->next_seq);
+        seq_be64_put(key, t->next_seq);
         rocksdb_writebatch_put_cf(wb, t->log, (const char *)key, sizeof key,
                                   (const char *)t->stage, t->stage_len);
     }
@@ -596,7 +568,7 @@ int rocks_txidx_get(struct rocks_txidx *t,
         !seq_hset_get(&t->fold.index, key, &rec)) {
         return SEQ_ENOTFOUND;
     }
-    *len = be32_get((const uint8_t *)rec + SEQ_HASH_LEN);
+    *len = seq_be32_get((const uint8_t *)rec + SEQ_HASH_LEN);
     *val = (const uint8_t *)rec + REC_HEAD;
     return SEQ_OK;
 }

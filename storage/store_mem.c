@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include "seq_alloc.h"
+#include "seq_be.h"
 
 #define MEM_BUCKETS_MIN  64
 #define MEM_HEIGHTS_MIN  64
@@ -765,26 +766,6 @@ static void map_close(struct mem_map *map)
     memset(map, 0, sizeof *map);
 }
 
-static void key_be64(uint8_t *p, uint64_t v)
-{
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-    }
-}
-
-static uint64_t key_be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
 /* ---- The store operations. ---- */
 
 static int mem_put_block(struct store *s, const struct hs_block *block)
@@ -1302,8 +1283,8 @@ static int mem_scan_batches(struct store *s,
 
 static void ns_key(uint8_t key[MEM_NS_KEY], uint64_t ns, hs_height_t height)
 {
-    key_be64(key, ns);
-    key_be64(key + 8, height);
+    seq_be64_put(key, ns);
+    seq_be64_put(key + 8, height);
 }
 
 static int mem_put_ns(struct store *s,
@@ -1340,7 +1321,7 @@ static int mem_put_cert(struct store *s,
     struct store_mem *m = mem_of(s);
     uint8_t key[MEM_HEIGHT_KEY];
 
-    key_be64(key, height);
+    seq_be64_put(key, height);
     return mem_put_bytes(m, "put_cert", &m->certs, key, val, len);
 }
 
@@ -1363,7 +1344,7 @@ static int mem_get_cert_from(struct store *s,
     if (rv != 0) {
         return rv;
     }
-    key_be64(key, height);
+    seq_be64_put(key, height);
     (void)map_find(&m->certs, key, &idx);
     e = map_visible_from(&m->certs, idx);
     if (e == NULL) {
@@ -1373,7 +1354,7 @@ static int mem_get_cert_from(struct store *s,
     if (rv != 0) {
         return rv;
     }
-    *found = key_be64_get(e->key);
+    *found = seq_be64_get(e->key);
     *val = copy;
     *len = copy_len;
     return SEQ_OK;

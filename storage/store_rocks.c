@@ -109,6 +109,7 @@
 #include <rocksdb/c.h>
 
 #include "seq_alloc.h"
+#include "seq_be.h"
 #include "seq_hex.h"
 #include "wire.h"
 
@@ -223,46 +224,6 @@ static int rocks_usable(struct store_rocks *r, const char *op)
 
 /* ---- Bytes. ---- */
 
-static void be64_put(uint8_t *p, uint64_t v)
-{
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
-    }
-}
-
-static uint64_t be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-static void be32_put(uint8_t *p, uint32_t v)
-{
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (24 - 8 * i));
-    }
-}
-
-static uint32_t be32_get(const uint8_t *p)
-{
-    uint32_t v = 0;
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
 /* Encode @tc into @buf (TC_MAX_LEN bytes); SEQ_EINVAL when a decoder
  * would refuse it: more than HS_MAX_VALIDATORS signatures or a signer out
  * of range. */
@@ -274,9 +235,9 @@ static int tc_encode(const struct hs_tc *tc, uint8_t *buf, size_t *len)
     if (tc->n_sigs > HS_MAX_VALIDATORS) {
         return SEQ_EINVAL;
     }
-    be64_put(p, tc->epoch);
-    be64_put(p + 8, tc->round);
-    be32_put(p + 16, tc->n_sigs);
+    seq_be64_put(p, tc->epoch);
+    seq_be64_put(p + 8, tc->round);
+    seq_be32_put(p + 16, tc->n_sigs);
     p += TC_HEAD_LEN;
     for (i = 0; i < tc->n_sigs; i++) {
         const struct hs_tc_sig *sig = &tc->sigs[i];
@@ -284,8 +245,8 @@ static int tc_encode(const struct hs_tc *tc, uint8_t *buf, size_t *len)
         if (sig->signer >= HS_MAX_VALIDATORS) {
             return SEQ_EINVAL;
         }
-        be32_put(p, sig->signer);
-        be64_put(p + 4, sig->high_qc_round);
+        seq_be32_put(p, sig->signer);
+        seq_be64_put(p + 4, sig->high_qc_round);
         memcpy(p + 12, sig->sig.bytes, HS_SIG_LEN);
         p += TC_SIG_LEN;
     }
@@ -306,9 +267,9 @@ static int tc_decode(const uint8_t *buf, size_t len, struct hs_tc *out)
         return SEQ_EBADMSG;
     }
     memset(&tc, 0, sizeof tc);
-    tc.epoch = be64_get(buf);
-    tc.round = be64_get(buf + 8);
-    tc.n_sigs = be32_get(buf + 16);
+    tc.epoch = seq_be64_get(buf);
+    tc.round = seq_be64_get(buf + 8);
+    tc.n_sigs = seq_be32_get(buf + 16);
     if (tc.n_sigs > HS_MAX_VALIDATORS ||
         len != TC_HEAD_LEN + (size_t)tc.n_sigs * TC_SIG_LEN) {
         return SEQ_EBADMSG;
@@ -317,11 +278,11 @@ static int tc_decode(const uint8_t *buf, size_t len, struct hs_tc *out)
     for (i = 0; i < tc.n_sigs; i++) {
         struct hs_tc_sig *sig = &tc.sigs[i];
 
-        sig->signer = be32_get(p);
+        sig->signer = seq_be32_get(p);
         if (sig->signer >= HS_MAX_VALIDATORS) {
             return SEQ_EBADMSG;
         }
-        sig->high_qc_round = be64_get(p + 4);
+        sig->high_qc_round = seq_be64_get(p + 4);
         memcpy(sig->sig.bytes, p + 12, HS_SIG_LEN);
         p += TC_SIG_LEN;
     }
@@ -368,10 +329,11 @@ static void key_text(int cf,
     } else if (key_len != want) {
         snprintf(out, WHERE_LEN, "%s/(%zu-byte key)", cf_names[cf], key_len);
     } else if (want == HEIGHT_KEY_LEN) {
-        snprintf(out, WHERE_LEN, "%s/%" PRIu64, cf_names[cf], be64_get(key));
+        snprintf(out, WHERE_LEN, "%s/%" PRIu64, cf_names[cf],
+                 seq_be64_get(key));
     } else if (want == NS_KEY_LEN) {
-        snprintf(out, WHERE_LEN, "ns/%" PRIu64 "/%" PRIu64, be64_get(key),
-                 be64_get((const uint8_t *)key + 8));
+        snprintf(out, WHERE_LEN, "ns/%" PRIu64 "/%" PRIu64, seq_be64_get(key),
+                 seq_be64_get((const uint8_t *)key + 8));
     } else {
         char hex[2 * ID_SHOWN + 1];
 
@@ -686,7 +648,7 @@ static int rocks_put_commit(struct store *s,
     if (rv != 0) {
         return rv;
     }
-    be64_put(key, height);
+    seq_be64_put(key, height);
     stage(r, CF_HEIGHT, key, sizeof key, block_id->bytes, SEQ_HASH_LEN);
     if (!r->has_committed || height > r->committed) {
         stage(r, CF_META, META_COMMITTED, strlen(META_COMMITTED), key,
@@ -711,7 +673,7 @@ static int rocks_get_commit(struct store *s,
     if (rv != 0) {
         return rv;
     }
-    be64_put(key, height);
+    seq_be64_put(key, height);
     rv = lookup(r, "get_commit", CF_HEIGHT, key, sizeof key, &v);
     if (rv != 0) {
         return rv;
@@ -761,7 +723,7 @@ static int load_committed(struct store_rocks *r)
         return key_fail(r, SEQ_ECORRUPT, "open", CF_META, META_COMMITTED,
                         strlen(META_COMMITTED), "stored height is not 8 bytes");
     }
-    r->committed = be64_get(v.body);
+    r->committed = seq_be64_get(v.body);
     r->has_committed = true;
     value_release(&v);
     return SEQ_OK;
@@ -1131,8 +1093,8 @@ static int rocks_scan_batches(struct store *s,
 
 static void ns_key(uint8_t key[NS_KEY_LEN], uint64_t ns, hs_height_t height)
 {
-    be64_put(key, ns);
-    be64_put(key + 8, height);
+    seq_be64_put(key, ns);
+    seq_be64_put(key + 8, height);
 }
 
 static int rocks_put_ns(struct store *s,
@@ -1166,7 +1128,7 @@ static int rocks_put_cert(struct store *s,
 {
     uint8_t key[HEIGHT_KEY_LEN];
 
-    be64_put(key, height);
+    seq_be64_put(key, height);
     return put_bytes(rocks_of(s), "put_cert", CF_CERT, key, sizeof key, val,
                      len);
 }
@@ -1192,7 +1154,7 @@ static int rocks_get_cert_from(struct store *s,
     if (rv != 0) {
         return rv;
     }
-    be64_put(start, height);
+    seq_be64_put(start, height);
     it = iter_open(r, CF_CERT);
     rocksdb_iter_seek(it, (const char *)start, sizeof start);
     if (!rocksdb_iter_valid(it)) {
@@ -1206,7 +1168,7 @@ static int rocks_get_cert_from(struct store *s,
                            body, body_len, &copy);
     }
     if (rv == 0) {
-        *found = be64_get(key);
+        *found = seq_be64_get(key);
         *val = copy;
         *len = body_len;
     }
