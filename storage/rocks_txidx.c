@@ -40,13 +40,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "seq_alloc.h"
 #include "seq_be.h"
 #include "seq_hset.h"
 #include "seq_random.h"
+#include "store_clock.h"
 
 #define RUN_TAG     0x01 /* VALUE_TAG of store_rocks.c (K2). */
 #define RUN_KEY_LEN 8
@@ -56,6 +56,17 @@
  * family rewrites level 1, whose random keys every file overlaps. */
 #define FOLD_RECORDS  ((size_t)3 << 16)
 #define FOLD_FILENAME "txfold.tmp" /* Not a RocksDB name (X2). */
+
+/* A record of a run (X1): its body's length, and its size in all. */
+static uint32_t rec_body_len(const uint8_t *rec)
+{
+    return seq_be32_get(rec + SEQ_HASH_LEN);
+}
+
+static size_t rec_size(const uint8_t *rec)
+{
+    return REC_HEAD + (size_t)rec_body_len(rec);
+}
 
 struct txrun {
     uint64_t seq;
@@ -80,8 +91,7 @@ struct rocks_txidx {
     size_t stage_len, stage_cap, staged;
     uint64_t next_seq;
 
-    struct txgen live, fold; /* (X2) */
-    bool folding;            /* fold is frozen: a thread on it, or done. */
+    struct txgen live, fold; /* (X2); fold has runs while frozen. */
     bool threaded;           /* thread must be joined. */
     bool clearing;           /* The last append deleted fold's runs. */
     pthread_t thread;
@@ -92,14 +102,6 @@ struct rocks_txidx {
     size_t fold_records;
     struct rocks_txidx_stats stats;
 };
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* @p grown to hold at least @need elements of @size, doubling. */
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
@@ -179,7 +181,7 @@ static void gen_add(struct txgen *g, uint64_t seq, uint8_t *buf, size_t len)
 
         assert(rv == 0);
         (void)rv;
-        pos += REC_HEAD + seq_be32_get(buf + pos + SEQ_HASH_LEN);
+        pos += rec_size(buf + pos);
     }
 }
 
@@ -194,11 +196,10 @@ static bool run_valid(const uint8_t *buf, size_t len, size_t *n)
         return false;
     }
     while (pos < len) {
-        if (len - pos < REC_HEAD ||
-            len - pos - REC_HEAD < seq_be32_get(buf + pos + SEQ_HASH_LEN)) {
+        if (len - pos < REC_HEAD || len - pos < rec_size(buf + pos)) {
             return false;
         }
-        pos += REC_HEAD + seq_be32_get(buf + pos + SEQ_HASH_LEN);
+        pos += rec_size(buf + pos);
         (*n)++;
     }
     return true;
@@ -232,7 +233,7 @@ static const uint8_t **gen_sorted(const struct txgen *g)
             if (latest == buf + pos) {
                 recs[n++] = buf + pos;
             }
-            pos += REC_HEAD + seq_be32_get(buf + pos + SEQ_HASH_LEN);
+            pos += rec_size(buf + pos);
         }
     }
     assert(n == g->index.n);
@@ -253,7 +254,7 @@ static void write_table(struct rocks_txidx *t,
 
     rocksdb_sstfilewriter_open(w, t->fold_path, err);
     for (i = 0; *err == NULL && i < n; i++) {
-        uint32_t len = seq_be32_get(recs[i] + SEQ_HASH_LEN);
+        uint32_t len = rec_body_len(recs[i]);
         char *v = grow(val, &cap, (size_t)len + 1, 1);
 
         if (v == NULL) {
@@ -277,7 +278,7 @@ static void write_table(struct rocks_txidx *t,
 /* Folds t->fold into the tx family (X2). Sets fold_rv and fold_err. */
 static void fold_run(struct rocks_txidx *t)
 {
-    uint64_t start = now_us();
+    uint64_t start = store_now_us();
     const uint8_t **recs = gen_sorted(&t->fold);
     rocksdb_ingestexternalfileoptions_t *io;
     const char *files[1] = { t->fold_path };
@@ -306,7 +307,7 @@ static void fold_run(struct rocks_txidx *t)
     }
     /* Ingested by a hard link, or failed: this name goes either way. */
     (void)unlink(t->fold_path);
-    t->fold_us = now_us() - start;
+    t->fold_us = store_now_us() - start;
 }
 
 static void *fold_main(void *arg)
@@ -330,7 +331,7 @@ static void fold_join(struct rocks_txidx *t)
 
 static bool fold_finished(struct rocks_txidx *t)
 {
-    return t->folding &&
+    return t->fold.n_runs > 0 &&
            atomic_load_explicit(&t->fold_done, memory_order_acquire) != 0;
 }
 
@@ -339,7 +340,6 @@ static void fold_start(struct rocks_txidx *t)
 {
     t->fold = t->live;
     memset(&t->live, 0, sizeof t->live);
-    t->folding = true;
     atomic_store_explicit(&t->fold_done, 0, memory_order_relaxed);
     if (pthread_create(&t->thread, NULL, fold_main, t) == 0) {
         t->threaded = true;
@@ -537,7 +537,6 @@ void rocks_txidx_synced(struct rocks_txidx *t)
             t->stats.fold_us_max = t->fold_us;
         }
         gen_free(&t->fold);
-        t->folding = false;
         t->clearing = false;
     }
     if (t->staged > 0) {
@@ -551,7 +550,7 @@ void rocks_txidx_synced(struct rocks_txidx *t)
         t->stage_cap = 0;
         t->staged = 0;
     }
-    if (!t->folding && t->live.index.n >= t->fold_records) {
+    if (t->fold.n_runs == 0 && t->live.index.n >= t->fold_records) {
         fold_start(t);
     }
     t->stats.unfolded = t->live.index.n + t->fold.index.n;
@@ -568,7 +567,7 @@ int rocks_txidx_get(struct rocks_txidx *t,
         !seq_hset_get(&t->fold.index, key, &rec)) {
         return SEQ_ENOTFOUND;
     }
-    *len = seq_be32_get((const uint8_t *)rec + SEQ_HASH_LEN);
+    *len = rec_body_len(rec);
     *val = (const uint8_t *)rec + REC_HEAD;
     return SEQ_OK;
 }

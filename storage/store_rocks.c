@@ -104,13 +104,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <rocksdb/c.h>
 
 #include "seq_alloc.h"
 #include "seq_be.h"
 #include "seq_hex.h"
+#include "store_clock.h"
 #include "wire.h"
 
 /* Column families (K1), in the order open hands them to RocksDB. */
@@ -1216,14 +1216,6 @@ static int rocks_get_tx(struct store *s,
 
 /* ---- Sync, close, open. ---- */
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Writes the staged batch and the tx index's run as ONE synced write, one
  * atomic WAL record (K3, K9): a plain copy of the indexed batch's records
  * with the run appended. Returns 0, or SEQ_EIO with errmsg set. */
@@ -1276,9 +1268,9 @@ static int rocks_sync(struct store *s)
         r->stats.empty_syncs++;
         return SEQ_OK;
     }
-    start = now_us();
+    start = store_now_us();
     rv = write_staged(r, &bytes);
-    us = now_us() - start;
+    us = store_now_us() - start;
     if (rv != 0) {
         r->broken = true; /* (K6) */
         return rv;
