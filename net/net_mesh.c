@@ -36,17 +36,27 @@
  *      dropped_mismatch; on one without a hello, as dropped_bad.
  * (M4) A peer counts in net_mesh_peers() when our DEALER to it has completed
  *      a handshake since its last disconnect and its latest hello matched.
- *      ZMTP heartbeats turn a silently dead peer into a disconnect within
- *      MESH_HEARTBEAT_TIMEOUT_MS. Inbound connections are not tracked: the
- *      ROUTER's monitor names file descriptors, not validators. Only the
- *      DEALERs heartbeat (M7).
+ *      A host that is gone is found by TCP, not by ZMTP heartbeats (M7):
+ *      keepalives close an idle connection to it within about
+ *      MESH_KEEPALIVE_IDLE_S + MESH_KEEPALIVE_CNT * MESH_KEEPALIVE_INTVL_S
+ *      seconds, and ZMQ_TCP_MAXRT one with data unacknowledged for
+ *      MESH_TCP_MAXRT_MS; a restarted process resets the old connection at
+ *      once. A process that is alive but hung (SIGSTOP) still counts: its
+ *      kernel keeps the connection, and what we send it waits in the queue
+ *      (ZMQ_SNDHWM) or is dropped (M6). Inbound connections are not
+ *      tracked: the ROUTER's monitor names file descriptors, not
+ *      validators.
  * (M5) Every message is read to its last part, whatever its shape, so that
  *      a hostile message never leaves a socket in mid-message. What a peer
  *      can make us hold is bounded: ZMQ_MAXMSGSIZE per part on the ROUTER
  *      (max_frame plus MESH_WIRE_SLACK; a larger part makes libzmq drop the
  *      connection), ZMQ_RCVHWM = queue_limit messages per inbound
- *      connection, and on the DEALERs, which we never read, one message of
- *      at most MESH_WIRE_SLACK bytes before libzmq stops reading. (The
+ *      connection, and on the DEALERs one message of at most
+ *      MESH_WIRE_SLACK bytes. Nothing honest arrives on a DEALER; what
+ *      does is read at every housekeeping (at most MESH_BURST messages per
+ *      DEALER) and counted as dropped_bad, so that libzmq keeps reading the
+ *      connection and a reset of it reaches the DEALER, which reconnects,
+ *      instead of leaving a connection that nothing reads. (The
  *      parts of one message are not bounded: the high-water marks count
  *      messages, so a validator could still send one of very many parts.)
  *      Failed handshakes reach handshake_failed through the ROUTER's monitor;
@@ -58,18 +68,22 @@
  *      and the ZAP socket are among the poll items, so their events wake the
  *      caller, whose next net_mesh_recv() serves them before it reads the
  *      ROUTER; a long burst of frames serves them every MESH_BURST frames.
- * (M7) The ROUTER does not send ZMTP heartbeats: libzmq 4.3.4 aborts
+ * (M7) No socket of the mesh sends ZMTP heartbeats: libzmq 4.3.4 aborts
  *      (zmq_assert (!_io_error) in stream_engine_base_t::out_event,
  *      zeromq/libzmq#4364) when a heartbeat timer fires on a connection
  *      whose input is stopped, because its pipe is full, and that then got
- *      an I/O error. A validator paused for longer than its peers'
- *      heartbeat timeout (SIGSTOP, a VM stall) wakes up to exactly that:
- *      a full inbound pipe from each peer, whose connection the peer has
- *      meanwhile dropped. It did abort so, about one run in two of
- *      tests/cluster/test_http_limits.py. Our DEALERs still heartbeat,
- *      which is what finds a dead peer (M4); the ROUTER answers their
- *      PINGs without heartbeats of its own, and TCP keepalives close an
- *      inbound connection from a host that is gone.
+ *      an I/O error. Both ends could be driven there:
+ *      - a ROUTER: a validator paused for longer than its peers'
+ *        heartbeat timeout (SIGSTOP, a VM stall) wakes up to a full inbound
+ *        pipe from each peer, whose connection the peer has meanwhile
+ *        dropped. It did abort so, about one run in two of
+ *        tests/cluster/test_http_limits.py.
+ *      - a DEALER, at a Byzantine validator's will: its ROUTER sends two
+ *        messages to our DEALER (RCVHWM 1), which fills the pipe, then
+ *        resets the connection. Every honest validator aborted within a
+ *        second (tests/cluster/test_byzantine_router.py), so one
+ *        validator could stop the chain.
+ *      TCP keepalives and ZMQ_TCP_MAXRT find a dead host instead (M4).
  ******************************************************************************/
 
 #include "net_mesh.h"
@@ -99,12 +113,11 @@
 #define MESH_RECONNECT_IVL_MAX_MS 500
 #define MESH_CONNS_PER_PEER       4
 #define MESH_HANDSHAKE_IVL_MS     3000
-#define MESH_HEARTBEAT_IVL_MS     1000
-#define MESH_HEARTBEAT_TIMEOUT_MS 5000
-#define MESH_KEEPALIVE_IDLE_S     5 /* Inbound connections (M7): a dead */
-#define MESH_KEEPALIVE_INTVL_S    1 /* host's is closed after about 10 s. */
+#define MESH_KEEPALIVE_IDLE_S     5 /* A dead host's idle connection */
+#define MESH_KEEPALIVE_INTVL_S    1 /* is closed after about 10 s (M4). */
 #define MESH_KEEPALIVE_CNT        5
-#define MESH_BURST                64 /* Frames between housekeeping (M6). */
+#define MESH_TCP_MAXRT_MS         10000 /* Unacknowledged data (M4). */
+#define MESH_BURST                64    /* Frames between housekeeping (M6). */
 #define MESH_ENDPOINT_MAX         64
 #define MESH_LOG                  "net"
 
@@ -272,6 +285,28 @@ static int opts_set(void *socket,
     return SEQ_OK;
 }
 
+/* What finds a dead host, on every mesh socket instead of ZMTP heartbeats
+ * (M4, M7). */
+static int tcp_opts_set(void *socket, char *errmsg)
+{
+    static const int one = 1;
+    static const int idle = MESH_KEEPALIVE_IDLE_S;
+    static const int intvl = MESH_KEEPALIVE_INTVL_S;
+    static const int cnt = MESH_KEEPALIVE_CNT;
+    static const int maxrt = MESH_TCP_MAXRT_MS;
+    static const struct mesh_opt opts[] = {
+        { ZMQ_TCP_KEEPALIVE, "ZMQ_TCP_KEEPALIVE", &one, sizeof one },
+        { ZMQ_TCP_KEEPALIVE_IDLE, "ZMQ_TCP_KEEPALIVE_IDLE", &idle,
+          sizeof idle },
+        { ZMQ_TCP_KEEPALIVE_INTVL, "ZMQ_TCP_KEEPALIVE_INTVL", &intvl,
+          sizeof intvl },
+        { ZMQ_TCP_KEEPALIVE_CNT, "ZMQ_TCP_KEEPALIVE_CNT", &cnt, sizeof cnt },
+        { ZMQ_TCP_MAXRT, "ZMQ_TCP_MAXRT", &maxrt, sizeof maxrt },
+    };
+
+    return opts_set(socket, opts, sizeof opts / sizeof opts[0], errmsg);
+}
+
 static void socket_close(void **socket)
 {
     if (*socket != NULL) {
@@ -378,9 +413,6 @@ static int router_open(struct net_mesh *mesh,
     int64_t max_msg = (int64_t)(config->max_frame + MESH_WIRE_SLACK);
     int zero = 0;
     int one = 1;
-    int keepalive_idle = MESH_KEEPALIVE_IDLE_S;
-    int keepalive_intvl = MESH_KEEPALIVE_INTVL_S;
-    int keepalive_cnt = MESH_KEEPALIVE_CNT;
     int handshake = MESH_HANDSHAKE_IVL_MS;
     const struct mesh_opt opts[] = {
         { ZMQ_LINGER, "ZMQ_LINGER", &zero, sizeof zero },
@@ -392,14 +424,6 @@ static int router_open(struct net_mesh *mesh,
         { ZMQ_MAXMSGSIZE, "ZMQ_MAXMSGSIZE", &max_msg, sizeof max_msg },
         { ZMQ_RCVHWM, "ZMQ_RCVHWM", &config->queue_limit,
           sizeof config->queue_limit },
-        /* No ZMTP heartbeats here, TCP keepalives instead (M7). */
-        { ZMQ_TCP_KEEPALIVE, "ZMQ_TCP_KEEPALIVE", &one, sizeof one },
-        { ZMQ_TCP_KEEPALIVE_IDLE, "ZMQ_TCP_KEEPALIVE_IDLE", &keepalive_idle,
-          sizeof keepalive_idle },
-        { ZMQ_TCP_KEEPALIVE_INTVL, "ZMQ_TCP_KEEPALIVE_INTVL", &keepalive_intvl,
-          sizeof keepalive_intvl },
-        { ZMQ_TCP_KEEPALIVE_CNT, "ZMQ_TCP_KEEPALIVE_CNT", &keepalive_cnt,
-          sizeof keepalive_cnt },
         /* A stranger may hold a connection (and the frame it is sending)
          * only this long before it has authenticated. */
         { ZMQ_HANDSHAKE_IVL, "ZMQ_HANDSHAKE_IVL", &handshake,
@@ -417,6 +441,9 @@ static int router_open(struct net_mesh *mesh,
         goto err;
     }
     rv = opts_set(router, opts, sizeof opts / sizeof opts[0], errmsg);
+    if (rv == 0) {
+        rv = tcp_opts_set(router, errmsg);
+    }
     if (rv != 0) {
         goto err_after_socket;
     }
@@ -452,8 +479,6 @@ static int peer_open(struct net_mesh *mesh,
     int one = 1;
     int reconnect = MESH_RECONNECT_IVL_MS;
     int reconnect_max = MESH_RECONNECT_IVL_MAX_MS;
-    int heartbeat = MESH_HEARTBEAT_IVL_MS;
-    int heartbeat_timeout = MESH_HEARTBEAT_TIMEOUT_MS;
     const struct mesh_opt opts[] = {
         { ZMQ_LINGER, "ZMQ_LINGER", &zero, sizeof zero },
         { ZMQ_IMMEDIATE, "ZMQ_IMMEDIATE", &one, sizeof one },
@@ -465,10 +490,6 @@ static int peer_open(struct net_mesh *mesh,
           sizeof reconnect },
         { ZMQ_RECONNECT_IVL_MAX, "ZMQ_RECONNECT_IVL_MAX", &reconnect_max,
           sizeof reconnect_max },
-        { ZMQ_HEARTBEAT_IVL, "ZMQ_HEARTBEAT_IVL", &heartbeat,
-          sizeof heartbeat },
-        { ZMQ_HEARTBEAT_TIMEOUT, "ZMQ_HEARTBEAT_TIMEOUT", &heartbeat_timeout,
-          sizeof heartbeat_timeout },
         { ZMQ_CURVE_SERVERKEY, "ZMQ_CURVE_SERVERKEY", v->node_key,
           NET_CURVE_KEY_LEN },
         { ZMQ_CURVE_PUBLICKEY, "ZMQ_CURVE_PUBLICKEY",
@@ -487,6 +508,9 @@ static int peer_open(struct net_mesh *mesh,
         goto err;
     }
     rv = opts_set(dealer, opts, sizeof opts / sizeof opts[0], errmsg);
+    if (rv == 0) {
+        rv = tcp_opts_set(dealer, errmsg);
+    }
     if (rv != 0) {
         goto err_after_socket;
     }
@@ -819,6 +843,7 @@ static void hello_send(struct net_mesh *mesh, hs_node_t index)
 static void peer_housekeeping(struct net_mesh *mesh, hs_node_t index)
 {
     struct mesh_peer *peer = &mesh->peers[index];
+    size_t n, n_kept, n_parts;
     uint16_t event;
 
     while (monitor_next(peer->monitor, &event) == 1) {
@@ -840,6 +865,13 @@ static void peer_housekeeping(struct net_mesh *mesh, hs_node_t index)
     }
     if (peer->link == LINK_HELLO_PENDING) {
         hello_send(mesh, index);
+    }
+    /* (M5) Nothing honest arrives here. */
+    for (n = 0; n < MESH_BURST; n++) {
+        if (recv_message(peer->dealer, NULL, 0, &n_kept, &n_parts) == 0) {
+            break;
+        }
+        mesh->stats.dropped_bad++;
     }
 }
 

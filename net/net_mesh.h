@@ -3,7 +3,9 @@
  * A ZAP handler, served from the node's own loop, admits only the CURVE
  * keys listed in genesis and names each connection by its validator index
  * (ZAP User-Id); a frame's sender is what ZAP authenticated, never what the
- * frame claims. We only ever receive on the ROUTER and send on the DEALERs.
+ * frame claims. We only ever receive on the ROUTER and send on the DEALERs;
+ * whatever arrives on a DEALER is read, counted as dropped_bad and
+ * discarded.
  *
  * Every ZeroMQ message is two parts: a kind byte and a body.
  *   NET_KIND_HELLO     body = genesis hash (32 bytes) || index (u32, BE).
@@ -56,7 +58,8 @@ struct net_mesh_stats {
     uint64_t dropped_full;     /* Peer queue full or peer not connected. */
     uint64_t dropped_bad;      /* Malformed envelopes, unknown kinds,
                                 * frames before a hello, frames over
-                                * max_frame (also refused sends). */
+                                * max_frame (also refused sends), any
+                                * message on our DEALERs. */
     uint64_t dropped_mismatch; /* From peers with another genesis. */
     uint64_t zap_denied;       /* Connections refused by the ZAP handler. */
     uint64_t zap_allowed;
