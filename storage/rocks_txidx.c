@@ -27,7 +27,13 @@
  *      cannot start a thread folds in the caller's thread instead.
  * (X5) The index's seed is secret (seq_random_bytes()): transaction hashes
  *      come from clients, who could grind keys into one probe run of a
- *      table with a known seed (seq_hset.h). */
+ *      table with a known seed (seq_hset.h).
+ * (X6) A fold sorts every record of its generation, in put order, by a
+ *      stable sort on the key (a radix sort of its first 8 bytes, ties
+ *      broken by the whole key), and keeps the last record of each key:
+ *      the latest. No comparison calls and no index probes: a qsort of
+ *      the latest records, found by probing the index, was about half of
+ *      a fold's CPU. */
 
 #define _GNU_SOURCE /* pthread_setname_np */
 
@@ -205,39 +211,111 @@ static bool run_valid(const uint8_t *buf, size_t len, size_t *n)
     return true;
 }
 
-static int key_cmp(const void *a, const void *b)
+/* A record to sort by key: the key's first 8 bytes as a number, then the
+ * record (X6). */
+struct sort_item {
+    uint64_t prefix;
+    const uint8_t *rec;
+};
+
+/* Sorts @a[0..n) by prefix, stably, through @tmp (as long): a least
+ * significant digit radix sort, 8 bits a pass. */
+static void radix_sort(struct sort_item *a, struct sort_item *tmp, size_t n)
 {
-    return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b,
-                  SEQ_HASH_LEN);
+    unsigned shift;
+    size_t i;
+
+    for (shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = { 0 };
+        size_t pos = 0;
+
+        for (i = 0; i < n; i++) {
+            count[(a[i].prefix >> shift) & 0xff]++;
+        }
+        if (count[(a[0].prefix >> shift) & 0xff] == n) {
+            continue; /* One digit throughout: the pass would change nothing. */
+        }
+        for (i = 0; i < 256; i++) {
+            size_t c = count[i];
+            count[i] = pos;
+            pos += c;
+        }
+        for (i = 0; i < n; i++) {
+            tmp[count[(a[i].prefix >> shift) & 0xff]++] = a[i];
+        }
+        memcpy(a, tmp, n * sizeof *a);
+    }
 }
 
-/* The records of @g that no later one overrides, sorted by key: an array
- * of g->index.n record addresses to free, or NULL (out of memory). */
+/* Sorts @a[0..n), whose prefixes are equal, by whole key, stably. Such
+ * runs are rare and short for hashes: an insertion sort. */
+static void key_sort(struct sort_item *a, size_t n)
+{
+    size_t i, j;
+
+    for (i = 1; i < n; i++) {
+        struct sort_item x = a[i];
+
+        for (j = i; j > 0 && memcmp(a[j - 1].rec, x.rec, SEQ_HASH_LEN) > 0;
+             j--) {
+            a[j] = a[j - 1];
+        }
+        a[j] = x;
+    }
+}
+
+/* The records of @g that no later one overrides, sorted by key (X6): an
+ * array of g->index.n record addresses to free, or NULL (out of memory). */
 static const uint8_t **gen_sorted(const struct txgen *g)
 {
-    const uint8_t **recs = seq_malloc((g->index.n + 1) * sizeof *recs);
-    size_t n = 0, i;
+    struct sort_item *items, *tmp;
+    const uint8_t **recs;
+    size_t m = 0, n = 0, i, j;
 
-    if (recs == NULL) {
+    for (i = 0; i < g->n_runs; i++) {
+        const uint8_t *buf = g->runs[i].buf;
+        size_t pos = 1;
+
+        for (; pos < g->runs[i].len; pos += rec_size(buf + pos)) {
+            m++;
+        }
+    }
+    items = seq_malloc((m + 1) * sizeof *items);
+    tmp = seq_malloc((m + 1) * sizeof *tmp);
+    recs = seq_malloc((m + 1) * sizeof *recs); /* m >= index.n */
+    if (items == NULL || tmp == NULL || recs == NULL) {
+        seq_free(items);
+        seq_free(tmp);
+        seq_free(recs);
         return NULL;
     }
     for (i = 0; i < g->n_runs; i++) {
         const uint8_t *buf = g->runs[i].buf;
         size_t pos = 1;
 
-        while (pos < g->runs[i].len) {
-            void *latest = NULL;
-
-            seq_hset_get(&g->index, (const struct seq_hash *)(buf + pos),
-                         &latest);
-            if (latest == buf + pos) {
-                recs[n++] = buf + pos;
-            }
-            pos += rec_size(buf + pos);
+        for (; pos < g->runs[i].len; pos += rec_size(buf + pos)) {
+            items[n].prefix = seq_be64_get(buf + pos);
+            items[n++].rec = buf + pos;
         }
     }
+    if (m > 0) {
+        radix_sort(items, tmp, m);
+    }
+    seq_free(tmp);
+    n = 0;
+    for (i = 0; i < m; i = j) {
+        for (j = i + 1; j < m && items[j].prefix == items[i].prefix; j++) {
+        }
+        key_sort(items + i, j - i);
+        for (; i < j; i++) {
+            if (i + 1 == j ||
+                memcmp(items[i].rec, items[i + 1].rec, SEQ_HASH_LEN) != 0) {
+                recs[n++] = items[i].rec; /* The last of its key. */
+            }
+        }
+    }
+    seq_free(items);
     assert(n == g->index.n);
-    qsort(recs, n, sizeof *recs, key_cmp);
     return recs;
 }
 

@@ -1710,6 +1710,81 @@ TEST(store_rocks, tx_records_fold_into_the_family_and_read_back)
     tmp_remove(&t);
 }
 
+/* The fold sorts by the keys' first 8 bytes, then by the whole key among
+ * equal ones (rocks_txidx.c (X6)): keys that share those 8 bytes, put in
+ * descending order and each put again later, fold into strictly ascending
+ * keys (the table writer refuses anything else, failing the sync), the
+ * later put winning. */
+static void twin_key(struct seq_hash *h, uint32_t i)
+{
+    memset(h->bytes, 0xab, 8);
+    memset(h->bytes + 8, 0, SEQ_HASH_LEN - 8);
+    h->bytes[29] = (uint8_t)(i % 3); /* Some differ early, some late. */
+    h->bytes[30] = (uint8_t)(i >> 8);
+    h->bytes[31] = (uint8_t)i;
+}
+
+static void twin_check(struct store *s, uint32_t n, uint8_t ver_of_even)
+{
+    struct seq_hash h;
+    uint8_t want[21];
+    uint32_t i;
+
+    for (i = 0; i < n; i++) {
+        void *val = NULL;
+        size_t len = 0;
+
+        twin_key(&h, i);
+        fold_val(want, i, i % 2 == 0 ? ver_of_even : 0);
+        ASSERT_OK(store_get_tx(s, &h, &val, &len));
+        ASSERT_EQ(len, sizeof want);
+        ASSERT_MEMEQ(val, want, sizeof want);
+        seq_free(val);
+    }
+}
+
+TEST(store_rocks, fold_sorts_keys_that_share_their_first_eight_bytes)
+{
+    enum { N = 300 };
+    struct tmp t;
+    struct store *s;
+    struct seq_hash h;
+    uint8_t val[21];
+    uint32_t i;
+
+    tmp_make(&t);
+    s = open_ok(t.path);
+    store_rocks_set_fold_records(s, 2 * N + 1); /* Distinct keys. */
+    for (i = N; i-- > 0;) {
+        twin_key(&h, i);
+        fold_val(val, i, 0);
+        ASSERT_OK(store_put_tx(s, &h, val, sizeof val));
+    }
+    put_keys(s, 0, N, 0); /* Distinct prefixes among them. */
+    ASSERT_OK(store_sync(s));
+    for (i = 0; i < N; i += 2) { /* The even twins again, newer. */
+        twin_key(&h, i);
+        fold_val(val, i, 5);
+        ASSERT_OK(store_put_tx(s, &h, val, sizeof val));
+    }
+    put_keys(s, N, N + 1, 0);
+    ASSERT_OK(store_sync(s)); /* 2N + 1 keys in 2.5N + 1 records: a fold. */
+    store_rocks_wait_fold(s);
+    ASSERT_OK(store_sync(s));
+    ASSERT_EQ(stats_of(s).tx_folds, 1u);
+    ASSERT_EQ(stats_of(s).tx_fold_records, (uint64_t)2 * N + 1);
+    ASSERT_EQ(stats_of(s).tx_unfolded, 0u);
+    twin_check(s, N, 5);
+    check_keys(s, 0, N + 1, 0);
+    store_close(s);
+    ASSERT_EQ(raw_count(t.path, "tx"), (size_t)2 * N + 1);
+    s = open_ok(t.path);
+    twin_check(s, N, 5);
+    check_keys(s, 0, N + 1, 0);
+    store_close(s);
+    tmp_remove(&t);
+}
+
 /* A close (or a crash) after a fold ingested its file, but before a sync
  * deleted its runs: open loads the runs again, and they fold again. */
 TEST(store_rocks, runs_of_a_fold_not_yet_deleted_load_again)
