@@ -32,6 +32,7 @@ import atexit
 import ctypes
 import datetime
 import http.client
+import importlib.util
 import json
 import math
 import os
@@ -1172,6 +1173,18 @@ class NsStream:
 
 
 # ---------------------------------------------------------------- main
+
+
+def launch_committing(c, t, height, need_zmq=False):
+    """The usual start of a test: python3-zmq present (if need_zmq), the
+    cluster launched, every node at `height` within 30 s."""
+    if need_zmq and importlib.util.find_spec("zmq") is None:
+        t.require(False, "python3-zmq is installed (apt-get install "
+                  "python3-zmq)", sys.executable)
+    c.launch()
+    ok, took, last = c.wait_heights(height, timeout=30)
+    t.require(ok, "the testnet commits", "heights %s after %.2fs" %
+              (last, took))
 
 
 def main(test, description, n=4, base_timeout_ms=1000, deadline_s=210,

@@ -25,7 +25,6 @@ p2p endpoint, so the DEALERs of node0..node2 connect to it as to node3.
       back to 3), all four commit and agree.
 """
 
-import sys
 import time
 
 import cluster
@@ -77,13 +76,7 @@ def dealers(c, t, r, label):
 
 
 def test(c, t, args):
-    if zmq is None:
-        t.require(False, "python3-zmq is installed (apt-get install "
-                  "python3-zmq)", sys.executable)
-    c.launch()
-    ok, took, last = c.wait_heights(10, timeout=30)
-    t.require(ok, "the testnet commits", "heights %s after %.2fs" %
-              (last, took))
+    cluster.launch_committing(c, t, 10, need_zmq=True)
 
     # (i)
     before = {i: dropped_bad(c, i) for i in range(c.n)}

@@ -24,7 +24,6 @@ cluster keeps committing and agreeing.
 import os
 import random
 import socket
-import sys
 import time
 
 import cluster
@@ -332,17 +331,11 @@ def client_port(c, t, rng):
 
 
 def test(c, t, args):
-    if zmq is None:
-        t.require(False, "python3-zmq is installed (apt-get install "
-                  "python3-zmq)", sys.executable)
     rng = random.Random()
     seed = rng.randrange(1 << 32)
     rng.seed(seed)
     t.log("junk seed %d (the bytes themselves come from os.urandom)" % seed)
-    c.launch()
-    ok, took, last = c.wait_heights(50, timeout=30)
-    t.require(ok, "the testnet commits", "heights %s after %.2fs" %
-              (last, took))
+    cluster.launch_committing(c, t, 50, need_zmq=True)
     raw_tcp(c, t, rng)
     validator_port(c, t, rng)
     client_port(c, t, rng)

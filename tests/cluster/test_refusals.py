@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 
 import cluster
@@ -264,13 +263,7 @@ def mismatched_peer_frames(c, t, others, other_hash):
 
 
 def test(c, t, args):
-    if zmq is None:
-        t.require(False, "python3-zmq is installed (apt-get install "
-                  "python3-zmq)", sys.executable)
-    c.launch()
-    ok, took, last = c.wait_heights(50, timeout=30)
-    t.require(ok, "the testnet commits", "heights %s after %.2fs" %
-              (last, took))
+    cluster.launch_committing(c, t, 50, need_zmq=True)
     part_a(c, t)
     part_b(c, t)
     part_c(c, t)

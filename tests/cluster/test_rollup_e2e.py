@@ -144,9 +144,10 @@ def test(c, t, args):
     with sub.lock:
         acked_at_kill = len(sub.acked)
         victim_acked = [h for h, v in sub.acked.items() if v[2] == victim]
-    t.log("SIGKILL node%d at %d acked (%.0f%%), height ~%s, %.1fs into the "
-          "load" % (victim, acked_at_kill, 100.0 * acked_at_kill / N_TX,
-                    kill_height, t_kill - t_load))
+    t.log("SIGKILL node%d at %d acked (%.0f%%, %d of them by node%d), "
+          "height ~%s, %.1fs into the load" %
+          (victim, acked_at_kill, 100.0 * acked_at_kill / N_TX,
+           len(victim_acked), victim, kill_height, t_kill - t_load))
 
     # Kill and restart ex2 once ~60% are acked.
     cluster.wait_until(lambda: acked_fraction() >= EXEC_RESTART_AT or
