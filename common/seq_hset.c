@@ -140,17 +140,26 @@ static size_t find(const struct seq_hset *set, const struct seq_hash *key)
     return i;
 }
 
+/* Whether @key is a member; if so, *i is its slot. A set never sized has
+ * no slots to search. */
+static bool locate(const struct seq_hset *set,
+                   const struct seq_hash *key,
+                   size_t *i)
+{
+    if (set->slots == NULL) {
+        return false;
+    }
+    *i = find(set, key);
+    return tags_of(set)[*i] != 0;
+}
+
 bool seq_hset_get(const struct seq_hset *set,
                   const struct seq_hash *key,
                   void **value)
 {
     size_t i;
 
-    if (set->slots == NULL) {
-        return false;
-    }
-    i = find(set, key);
-    if (tags_of(set)[i] == 0) {
+    if (!locate(set, key, &i)) {
         return false;
     }
     if (value != NULL) {
@@ -263,11 +272,7 @@ bool seq_hset_unref(struct seq_hset *set, const struct seq_hash *key)
 {
     size_t i;
 
-    if (set->slots == NULL) {
-        return false;
-    }
-    i = find(set, key);
-    if (tags_of(set)[i] == 0) {
+    if (!locate(set, key, &i)) {
         return false;
     }
     if (set->slots[i].refs > 1) {
@@ -283,14 +288,10 @@ bool seq_hset_del(struct seq_hset *set, const struct seq_hash *key)
     size_t hole;
     size_t j;
 
-    if (set->slots == NULL) {
+    if (!locate(set, key, &hole)) {
         return false;
     }
     tags = tags_of(set);
-    hole = find(set, key);
-    if (tags[hole] == 0) {
-        return false;
-    }
     /* Move back each later member of the run whose home bucket does not lie
      * cyclically in (hole, j]: it would be unreachable across the hole. Its
      * tag moves with it (T3). */
