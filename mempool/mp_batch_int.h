@@ -35,8 +35,9 @@ struct mp_batch {
     uint64_t opened_at;    /* now_ms of the first append (open batches). */
     struct mp_batch *next; /* The pool's queue of sealed batches. */
     bool mark;             /* Scratch flag for one pool call, then false. */
-    bool added; /* Came through mp_pool_add_batch (a peer's, or ours read
-                 * back after a restart), not sealed here. */
+    bool added;   /* Came through mp_pool_add_batch (a peer's, or ours read
+                   * back after a restart), not sealed here. */
+    bool fetched; /* Added as a fetch response: a payload wants it. */
 };
 
 /* An empty open batch with room for @max_txs transactions and @max_bytes

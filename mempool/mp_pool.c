@@ -68,6 +68,18 @@
  *      bytes, each namespace at its weighted share of the bytes; held
  *      batches at max_batches_per_author per author, each within the batch
  *      limits; sealed batches waiting for mp_pool_tick at that cap too.
+ *      A peer author's held batches are also capped at twice
+ *      max_pending_txs transactions and twice max_pending_bytes of
+ *      payload. An author with our limits has at most once that pending;
+ *      the other half is slack for what it has already seen committed and
+ *      we have not (we lag), so an honest author does not meet the cap,
+ *      even overloaded, and a Byzantine one cannot make us hold more (the
+ *      count cap alone let it park max_batches_per_author full batches,
+ *      4,096 x 4 MiB in seqd). Our own are bounded by admission. A fetched
+ *      batch (wanted by a payload) always gets in: it evicts the author's
+ *      last held batch that was not itself fetched, else the last one, until
+ *      it fits, so the slot ends at most one batch over the caps, and
+ *      fetches for one payload do not evict each other.
  *      The window holds the entries and batch ids of at most W blocks
  *      (block_max_batches ids, block_max_batches * batch_max_txs entries
  *      each); its sets grow to at most twice their peak and never shrink.
@@ -546,6 +558,8 @@ static void hold(struct mp_pool *pool, struct mp_batch *batch)
     }
     slot->batches[i] = batch;
     slot->n++;
+    slot->txs += batch->n_txs;
+    slot->bytes += batch->payload_bytes;
     rv = seq_hset_put(&pool->held, &batch->id, batch);
     assert(rv == 0);
     for (i = 0; i < batch->n_txs; i++) {
@@ -570,6 +584,8 @@ void mp_pool_release(struct mp_pool *pool, struct mp_batch *batch)
     memmove(&slot->batches[i], &slot->batches[i + 1],
             (slot->n - i - 1) * sizeof slot->batches[0]);
     slot->n--;
+    slot->txs -= batch->n_txs;
+    slot->bytes -= batch->payload_bytes;
     seq_hset_del(&pool->held, &batch->id);
     for (i = 0; i < batch->n_txs; i++) {
         seq_hset_unref(&pool->held_txs, &batch->txs[i].hash);
@@ -614,6 +630,35 @@ int mp_pool_tick(struct mp_pool *pool,
 /* ---------------------------------------------------------------------- */
 /* Peer batches                                                           */
 
+/* Whether @slot has room for @b beside what it holds (M6). */
+static bool slot_fits(const struct mp_pool *pool,
+                      const struct author_slot *slot,
+                      const struct mp_batch *b)
+{
+    const struct mp_config *c = &pool->config;
+
+    if (slot->n >= c->max_batches_per_author) {
+        return false;
+    }
+    return b->author == c->self ||
+           (slot->txs + b->n_txs <= 2 * (uint64_t)c->max_pending_txs &&
+            slot->bytes + b->payload_bytes <= 2 * c->max_pending_bytes);
+}
+
+/* The batch a fetched one evicts from a non-empty @slot (M6). */
+static struct mp_batch *eviction_victim(const struct author_slot *slot)
+{
+    size_t i = slot->n;
+
+    while (i > 0) {
+        i--;
+        if (!slot->batches[i]->fetched) {
+            return slot->batches[i];
+        }
+    }
+    return slot->batches[slot->n - 1];
+}
+
 /* Every check mp_pool_add_batch documents after decoding. */
 static int batch_acceptable(const struct mp_pool *pool,
                             uint32_t from,
@@ -653,7 +698,7 @@ static int batch_acceptable(const struct mp_pool *pool,
     /* A fetched batch is one a proposal or a commit needs: it makes room
      * (mp_pool_add_batch) instead of waiting for room that only the
      * commit it blocks would free. */
-    if (slot->n >= pool->config.max_batches_per_author &&
+    if (!slot_fits(pool, slot, b) &&
         (expected_id == NULL || b->author == pool->config.self)) {
         return SEQ_EFULL;
     }
@@ -702,11 +747,12 @@ int mp_pool_add_batch(struct mp_pool *pool,
         mp_batch_free(b);
         return rv;
     }
-    if (pool->authors[b->author].n >= c->max_batches_per_author) {
-        /* A wanted batch evicts its author's last held one (which a later
-         * fetch brings back if it is needed). */
-        struct author_slot *slot = &pool->authors[b->author];
-        mp_pool_release(pool, slot->batches[slot->n - 1]);
+    b->fetched = expected_id != NULL;
+    while (pool->authors[b->author].n > 0 &&
+           !slot_fits(pool, &pool->authors[b->author], b)) {
+        /* A wanted batch evicts (M6); a later fetch brings an evicted one
+         * back if it is needed. */
+        mp_pool_release(pool, eviction_victim(&pool->authors[b->author]));
         pool->stats.batches_evicted++;
     }
     hold(pool, b);

@@ -81,7 +81,11 @@ struct mp_config {
                                  * max_tx_size, */
     uint64_t batch_interval_ms; /* or when it has been open this long (0:
                                  * at every mp_pool_tick). */
-    uint32_t max_batches_per_author; /* Held, not yet committed, >= 1. */
+    uint32_t max_batches_per_author; /* Held, not yet committed, >= 1;
+                                      * a peer's also hold at most twice
+                                      * max_pending_txs transactions and
+                                      * twice max_pending_bytes of payload
+                                      * (mp_pool.c, M6). */
     uint32_t block_max_batches;      /* Ids in one payload, >= 1. */
     uint64_t block_max_bytes;        /* Payload bytes of the referenced batches,
                                       * >= batch_max_bytes. */
@@ -236,10 +240,15 @@ int mp_pool_tick(struct mp_pool *pool,
  *                validator or not @from, same seq as a held batch of the
  *                author, wrong id, unknown namespace or payload above its
  *                namespace's limit;
- *   SEQ_EFULL    the author already has max_batches_per_author held (a
- *                fetched batch of a peer instead evicts that author's
- *                last held batch: a wanted batch must never wait for
- *                room that only the commit it blocks would free);
+ *   SEQ_EFULL    the author already has max_batches_per_author held,
+ *                or (a peer) held batches with more than twice
+ *                max_pending_txs transactions or twice max_pending_bytes
+ *                of payload in all, counting this one (a fetched batch of
+ *                a peer instead
+ *                evicts that author's held batches, latest first and
+ *                fetched ones last, until it fits: a wanted batch must
+ *                never wait for room that only the commit it blocks would
+ *                free);
  *   SEQ_EINVAL   @from is not a validator (a caller bug);
  *   SEQ_ENOMEM.
  * Nothing changes unless it returns 0. */

@@ -24,10 +24,12 @@ struct ns_entry {
     uint64_t pending_bytes;
 };
 
-/* One author's held batches, sorted by (seq, id). */
+/* One author's held batches, sorted by (seq, id), and their totals (M6). */
 struct author_slot {
     struct mp_batch **batches; /* cap = max_batches_per_author */
     size_t n;
+    uint64_t txs;   /* Transactions of those batches. */
+    uint64_t bytes; /* Their payload bytes. */
 };
 
 /* A committed block the window remembers (M3): the tx_hash of its entries,

@@ -892,6 +892,120 @@ TEST(mempool, fetched_batch_evicts_when_author_full)
     mp_pool_free(pool);
 }
 
+/* A peer author's held batches are capped in transactions and payload
+ * bytes too, at twice the pending limits (M6): max_batches_per_author full
+ * batches would otherwise be 4,096 x 4 MiB in seqd. */
+TEST(mempool, peer_batches_capped_in_transactions_and_bytes)
+{
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    uint8_t raw[1024];
+    uint64_t ns[4] = { NS_A, NS_A, NS_A, NS_A };
+    uint32_t lens[4] = { 1, 2, 3, 4 };
+    uint32_t big[4] = { 100, 100, 99, 1 };
+    uint64_t seq;
+    size_t len;
+
+    c.max_batches_per_author = 64;
+    c.max_pending_txs = 5;     /* A peer's cap: 10. */
+    c.max_pending_bytes = 350; /* 700. */
+    pool = pool_new(&c);
+    /* Transactions: two batches of 4 fit in 10, a third does not. */
+    for (seq = 1; seq <= 2; seq++) {
+        len = make_batch(raw, 3, seq, 4, ns, lens, 4);
+        ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
+    }
+    len = make_batch(raw, 3, 3, 4, ns, lens, 4);
+    ASSERT_ERR(mp_pool_add_batch(pool, 3, raw, len, NULL), SEQ_EFULL);
+    /* Two more transactions do: the cap counts this batch too. */
+    len = make_batch(raw, 3, 3, 2, ns, lens, 2);
+    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
+    len = make_batch(raw, 3, 4, 1, ns, lens, 1);
+    ASSERT_ERR(mp_pool_add_batch(pool, 3, raw, len, NULL), SEQ_EFULL);
+
+    /* Bytes: author 2, batches of 300 payload bytes in 700. */
+    for (seq = 1; seq <= 2; seq++) {
+        len = make_batch(raw, 2, seq, 4, ns, big, 4);
+        ASSERT_OK(mp_pool_add_batch(pool, 2, raw, len, NULL));
+    }
+    len = make_batch(raw, 2, 3, 4, ns, big, 4);
+    ASSERT_ERR(mp_pool_add_batch(pool, 2, raw, len, NULL), SEQ_EFULL);
+    ASSERT_EQ(stats_of(pool).held_batches, 5u);
+    ASSERT_EQ(stats_of(pool).batches_rejected, 3u);
+    ASSERT_EQ(stats_of(pool).batches_evicted, 0u);
+
+    /* Our own batches are bounded by admission, not by these caps. */
+    for (seq = 0; seq < 5; seq++) {
+        submit_new(pool, 0, NS_A, 1, (uint8_t)seq);
+    }
+    ASSERT_EQ(drain(pool, 100), 2u);
+    ASSERT_EQ(stats_of(pool).held_batches, 7u);
+    mp_pool_free(pool);
+}
+
+/* Fetches for one payload make room by evicting batches that were only
+ * broadcast, not each other: otherwise two wanted batches of an author
+ * whose slot is full would evict each other in turn, forever. The slot
+ * ends at most one batch over its caps. */
+TEST(mempool, fetched_batches_do_not_evict_each_other)
+{
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    uint8_t raw[1024];
+    uint64_t ns[4] = { NS_A, NS_A, NS_A, NS_A };
+    uint32_t big[4] = { 100, 100, 99, 1 };
+    struct seq_hash b1, b2, f1, f2, f3;
+    size_t len;
+
+    c.max_batches_per_author = 64;
+    c.max_pending_bytes = 300; /* A peer's cap: 600. */
+    pool = pool_new(&c);
+    len = make_batch(raw, 3, 1, 4, ns, big, 4);
+    seq_sha256(raw, len, &b1);
+    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
+    len = make_batch(raw, 3, 2, 4, ns, big, 4);
+    seq_sha256(raw, len, &b2);
+    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
+
+    /* Two wanted batches, seq 8 and 9: each evicts a broadcast one, the
+     * latest first. */
+    len = make_batch(raw, 3, 8, 4, ns, big, 4);
+    seq_sha256(raw, len, &f1);
+    ASSERT_OK(mp_pool_add_batch(pool, 1, raw, len, &f1));
+    ASSERT_TRUE(mp_pool_get_batch(pool, &b2) == NULL);
+    ASSERT_TRUE(mp_pool_get_batch(pool, &b1) != NULL);
+    len = make_batch(raw, 3, 9, 4, ns, big, 4);
+    seq_sha256(raw, len, &f2);
+    ASSERT_OK(mp_pool_add_batch(pool, 2, raw, len, &f2));
+    ASSERT_TRUE(mp_pool_get_batch(pool, &b1) == NULL);
+    ASSERT_TRUE(mp_pool_get_batch(pool, &f1) != NULL);
+    ASSERT_TRUE(mp_pool_get_batch(pool, &f2) != NULL);
+    ASSERT_EQ(stats_of(pool).batches_evicted, 2u);
+
+    /* Only fetched ones left: a third evicts the latest of them. */
+    len = make_batch(raw, 3, 7, 4, ns, big, 4);
+    seq_sha256(raw, len, &f3);
+    ASSERT_OK(mp_pool_add_batch(pool, 1, raw, len, &f3));
+    ASSERT_TRUE(mp_pool_get_batch(pool, &f2) == NULL);
+    ASSERT_TRUE(mp_pool_get_batch(pool, &f1) != NULL);
+    ASSERT_TRUE(mp_pool_get_batch(pool, &f3) != NULL);
+    ASSERT_EQ(stats_of(pool).held_batches, 2u);
+
+    /* A wanted batch above the caps on its own still gets in, alone. */
+    c.max_pending_bytes = 100;
+    mp_pool_free(pool);
+    pool = pool_new(&c);
+    len = make_batch(raw, 3, 1, 1, ns, big, 1);
+    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
+    len = make_batch(raw, 3, 2, 4, ns, big, 4);
+    seq_sha256(raw, len, &f1);
+    ASSERT_ERR(mp_pool_add_batch(pool, 3, raw, len, NULL), SEQ_EFULL);
+    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, &f1));
+    ASSERT_EQ(stats_of(pool).held_batches, 1u);
+    ASSERT_TRUE(mp_pool_get_batch(pool, &f1) != NULL);
+    mp_pool_free(pool);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Payloads                                                               */
 
