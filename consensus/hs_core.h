@@ -34,6 +34,12 @@ struct hs_config {
      * Twins scenarios; NULL in production. */
     const hs_node_t *leader_schedule;
     size_t n_schedule;
+    /* Reputation-based leaders (hs_core.c, L1-L4): a round whose
+     * grandparent round certified a block extending its direct parent is
+     * led by one of the validators that signed the last two QCs, so a
+     * crashed validator stops being chosen. Off: round-robin. Every
+     * replica must use the same value. */
+    bool leader_reputation;
 };
 
 /* What the driver read back from storage. Zeroed (all NULL) on first boot:
@@ -63,6 +69,7 @@ struct hs_core_stats {
     uint64_t fetches_sent;
     uint64_t equivocations; /* Second proposals of one round, refused. */
     uint64_t local_timeouts;
+    uint64_t leaders_elected; /* Rounds given a reputation leader (L1). */
 };
 
 /* Create a replica. Keeps @io and @signer: both must outlive the core;
@@ -97,6 +104,8 @@ hs_round_t hs_core_round(const struct hs_core *core);
 hs_height_t hs_core_committed_height(const struct hs_core *core);
 const struct hs_block *hs_core_committed_tip(const struct hs_core *core);
 const struct hs_qc *hs_core_high_qc(const struct hs_core *core);
+/* The leader of @round as this replica knows it now: the schedule, else
+ * the reputation-based leader once elected (L1), else round-robin. */
 hs_node_t hs_core_leader(const struct hs_core *core, hs_round_t round);
 /* True while the core knows of certified blocks it has not fetched. */
 bool hs_core_catching_up(const struct hs_core *core);

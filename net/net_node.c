@@ -403,6 +403,9 @@ char *node_metrics_text(const struct net_node *node)
     NODE_COUNTER(f, "timeouts_sent_total", "Timeouts sent.", cs->timeouts_sent);
     NODE_COUNTER(f, "local_timeouts_total", "Round timers that fired.",
                  cs->local_timeouts);
+    NODE_COUNTER(f, "leaders_elected_total",
+                 "Rounds given a leader by reputation, not round-robin.",
+                 cs->leaders_elected);
     NODE_COUNTER(f, "msgs_bad_total",
                  "Consensus messages that failed validation.", cs->msgs_bad);
     NODE_COUNTER(f, "msgs_stale_total", "Consensus messages for older rounds.",
@@ -708,6 +711,9 @@ static int open_store_and_core(struct net_node *node, const char *home)
                                ? IDLE_BLOCK_MS
                                : config.base_timeout_ms / 4;
     config.seed = seed;
+    /* A crashed validator stops leading rounds (hs_core.c L1). A protocol
+     * rule: every validator of a chain uses it. */
+    config.leader_reputation = true;
     rv = hs_core_new(&config, &rec.rec, &node->io, node->crypto, &node->core);
     if (rv == 0) {
         SEQ_LOGI(LOG_MOD,

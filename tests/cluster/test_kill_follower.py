@@ -4,11 +4,12 @@ leader, keep it down while the other three commit >= 100 heights, restart
 it: it catches up by block sync (its height reaches the others' height at
 restart time within CATCHUP_BOUND_S) and agrees with them at every height.
 
-Base timeout 200 ms, not 1000: with one of four validators down, every
-rotation of the leader loses two rounds to timeouts (the round whose votes
-go to the dead next leader, then the dead leader's own round, backed off to
-twice the base), so the three commit about 2 heights per 3 base timeouts,
-0.67/s at 1000 ms: 100 heights would take 150 s. At 200 ms they take ~30 s.
+Base timeout 200 ms, not 1000. Under round-robin, with one of four
+validators down, every rotation of the leader lost two rounds to timeouts
+(the round whose votes go to the dead next leader, then the dead leader's
+own round), about 2 heights per 3 base timeouts: 100 heights took ~30 s at
+200 ms. With elected leaders (hs_core.c L1) the dead one stops leading
+after a few timed-out rounds, and 100 heights take a few seconds.
 Catch-up needs block sync: the restarted node's store ends where it was
 killed, and the blocks committed meanwhile can only come from its peers.
 """

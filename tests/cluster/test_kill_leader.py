@@ -2,8 +2,19 @@
 """cluster/test_kill_leader: while blocks are being committed, kill -9 the
 CURRENT leader (the "leader" of a live node's /v1/status, mapped from
 validator index to node); commits must resume on the other three within
-3 base round timeouts; restarted, the leader catches up and agrees with the
-others at every height it has.
+four timed-out rounds (1 + 2 + 4 + 4 base timeouts, with back-off), and go
+on at full speed since the dead validator is
+no longer elected (at most 4 timed-out rounds over the next 40 heights);
+restarted, the leader catches up and agrees with the others at every
+height it has.
+
+Why four rounds. Leaders are elected two rounds ahead (hs_core.c L1), so
+the dead validator may already hold the next round too, and rounds after a
+timeout are round-robin until two certify in a row, which can give it one
+more (the round before it fails as well: its votes go to it). Under
+round-robin this was at most 2 rounds (3 base timeouts), but every 4th
+round after that failed again, for good; the sim measures 2.3 s at the
+median for both, 8.3 s at the 90th percentile with elections (n = 4).
 
 How recovery is measured. After the kill the three survivors are polled
 every 20 ms. At ~300 blocks/s the pipeline still commits a few blocks that
@@ -38,7 +49,7 @@ def commit_time_after(c, i, height, wall_after):
 
 def test(c, t, args):
     base_s = c.base_timeout_ms / 1000.0
-    bound_s = 3 * base_s
+    bound_s = (1 + 2 + 4 + 4) * base_s
     c.launch()
     ok, took, last = c.wait_heights(50, timeout=30)
     t.require(ok, "the testnet commits", "heights %s after %.2fs" %
@@ -91,10 +102,33 @@ def test(c, t, args):
                                             if ts else "-")
                             for i, ts in from_log.items()))
     t.check(ok and took <= bound_s,
-            "commits resume on the survivors within 3 base timeouts "
+            "commits resume on the survivors within 4 timed-out rounds "
             "(%.1fs)" % bound_s,
             "measured %.3fs" % took if ok else "no resumption within 30s")
     t.require(ok, "the survivors make progress at all without the leader")
+
+    # With the dead validator no longer elected (hs_core.c L1), 40 more
+    # heights cost at most a few timed-out rounds. Under round-robin each
+    # cycle of 4 rounds timed out twice (the dead node's round and the one
+    # whose votes went to it): about 40 rounds, 120 local timeouts here.
+    def timeouts():
+        return sum(int(c.metrics(i).get("seq_local_timeouts_total", 0))
+                   for i in survivors)
+    before = timeouts()
+    t0 = time.monotonic()
+    ok, took, base, last = c.wait_progress(40, survivors, timeout=60)
+    spent = timeouts() - before
+    elected = {i: int(c.metrics(i).get("seq_leaders_elected_total", 0))
+               for i in survivors}
+    t.measure("40 heights without the dead validator",
+              "%.2fs, %d local timeouts on the survivors" %
+              (time.monotonic() - t0, spent))
+    t.check(ok, "the survivors commit 40 more heights",
+            "from %d, heights %s" % (base, last))
+    t.check(spent <= 12, "at most 4 rounds time out over those 40 heights "
+            "(12 local timeouts on 3 survivors)", "%d" % spent)
+    t.check(all(v > 0 for v in elected.values()),
+            "leaders are elected by reputation", "%s" % elected)
 
     # Restart the old leader: it catches up and agrees.
     target = max(h for h in c.heights(survivors).values() if h is not None)
@@ -114,5 +148,6 @@ def test(c, t, args):
 
 
 if __name__ == "__main__":
-    cluster.main(test, "kill -9 the current leader: commits resume within 3 "
-                 "base timeouts; restarted, it catches up and agrees")
+    cluster.main(test, "kill -9 the current leader: commits resume within 4 "
+                 "timed-out rounds, then run without timeouts; restarted, it "
+                 "catches up and agrees")

@@ -374,6 +374,7 @@ static void node_open(struct cw_node *node,
     config.validators = &w->validators;
     config.base_timeout_ms = 1000;
     config.seed = test_seed();
+    config.leader_reputation = w->reputation;
     node->core = NULL;
     ASSERT_OK(hs_core_new(&config, rec, &node->io.io, &w->keys[node->id].base,
                           &node->core));

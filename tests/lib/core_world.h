@@ -30,12 +30,16 @@ struct cw_world {
     struct fake_crypto keys[CW_N];
     struct hs_block genesis;
     struct hs_qc genesis_qc;
+    /* hs_config.leader_reputation of the replicas started afterwards;
+     * false after cw_world_init (round-robin, as cw_leader has it). */
+    bool reputation;
 };
 
 /* Validators 0 .. CW_N-1, chain id SHA-256(@name). */
 void cw_world_init(struct cw_world *w, const char *name);
 
-/* The leader of @round without a schedule, as hs_core_leader() has it. */
+/* The leader of @round without a schedule or reputation, as
+ * hs_core_leader() has it. */
 hs_node_t cw_leader(hs_round_t round);
 
 /* A sealed block by @author extending @parent, which @parent_qc certifies,

@@ -922,6 +922,7 @@ struct sim *sim_new(const struct sim_config *config)
     sim->core_config.max_timeout_ms = config->max_timeout_ms;
     sim->core_config.leader_schedule = sim->leader_schedule;
     sim->core_config.n_schedule = config->n_schedule;
+    sim->core_config.leader_reputation = !config->round_robin;
     if (checker_init(sim) != 0) {
         goto err;
     }

@@ -78,6 +78,9 @@ struct sim_config {
     uint32_t n_partition_rounds;
     const hs_node_t *leader_schedule; /* hs_config.leader_schedule; copied */
     size_t n_schedule;
+    /* Round-robin leaders after the schedule (hs_config.leader_reputation
+     * off); by default, as in seqd, leaders are elected (hs_core.c L1). */
+    bool round_robin;
     /* Twins that fork: a twin replica (not the original it copies) that
      * proposes after a timeout rewrites its proposal to extend a QC one or
      * two below the one it should (keeping the TC), re-sealed and signed
