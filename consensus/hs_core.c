@@ -51,14 +51,13 @@
  * from 25,000 to under 4,000 tx/s.
  * (L1) When a QC certifies block B whose parent P has round(P) + 1 ==
  *      round(B) (the QC that commits P), round(B) + 2 gets an elected
- *      leader: one of the validators that signed B.justify or P.justify
- *      (the QCs for P and its parent), leaving out the author of B, and of
- *      P when f >= 2 (up to f recent authors, so leadership rotates),
- *      picked by a PRNG seeded with the epoch and the round. A validator
- *      that does not vote drops out within two certified rounds; one that
- *      votes again comes back once a QC carries its signature. Rounds
- *      without an elected leader (after a TC, two rounds later) are
- *      round-robin.
+ *      leader: round-robin over the active validators, those that signed
+ *      B.justify (the QC for P) or, if P extends its parent directly too,
+ *      P.justify. A validator that does not vote drops out within two
+ *      certified rounds; one that votes again comes back once a QC
+ *      carries its signature. With every validator active this is plain
+ *      round-robin. Rounds without an elected leader (two rounds after a
+ *      round that certified nothing) are round-robin over all.
  * (L2) The election reads only B and P, which B's id fixes, and not the
  *      QC at hand, whose signer set its aggregator chooses: every replica
  *      holding B and P elects the same leader. A round gets one leader,
@@ -226,11 +225,10 @@ static uint64_t signers_of(const struct hs_qc *qc, uint32_t n)
 static void elect(struct hs_core *core, const struct hs_tree_node *node)
 {
     const struct hs_block *b = &node->block, *p;
-    uint32_t n = core->validators.n, f = hs_faults(n), i;
+    uint32_t n = core->validators.n, i;
     hs_round_t round = b->round + 2;
     struct elected *slot = &core->elected[round % HS_ELECTED_SLOTS];
-    uint64_t active, candidates, pick;
-    struct seq_rng rng;
+    uint64_t active, pick;
 
     if (!core->config.leader_reputation || node->parent == NULL ||
         round < core->config.n_schedule) {
@@ -244,24 +242,15 @@ static void elect(struct hs_core *core, const struct hs_tree_node *node)
     if (p->justify.round + 1 == p->round) {
         active |= signers_of(&p->justify, n);
     }
-    candidates = active;
-    if (f >= 1 && b->author < n) {
-        candidates &= ~(1ull << b->author);
-    }
-    if (f >= 2 && p->author < n) {
-        candidates &= ~(1ull << p->author);
-    }
-    if (candidates == 0) {
-        candidates = active;
-    }
-    if (candidates == 0) {
+    if (active == 0) {
         return; /* Genesis QCs only: round-robin. */
     }
-    seq_rng_seed(
-        &rng, round ^ ((uint64_t)core->config.epoch << 40) ^ 0x1ead5e1ec7ull);
-    pick = seq_rng_below(&rng, (uint64_t)__builtin_popcountll(candidates));
+    /* Round-robin over the active validators, so that the work of leading
+     * spreads evenly over them as it did over all of them (a random pick
+     * made streaks that cost throughput on a loaded machine). */
+    pick = round % (uint64_t)__builtin_popcountll(active);
     for (i = 0; i < n; i++) {
-        if ((candidates >> i & 1) && pick-- == 0) {
+        if ((active >> i & 1) && pick-- == 0) {
             break;
         }
     }

@@ -36,9 +36,9 @@ struct hs_config {
     size_t n_schedule;
     /* Reputation-based leaders (hs_core.c, L1-L4): a round whose
      * grandparent round certified a block extending its direct parent is
-     * led by one of the validators that signed the last two QCs, so a
-     * crashed validator stops being chosen. Off: round-robin. Every
-     * replica must use the same value. */
+     * led, round-robin, by one of the validators that signed the last two
+     * QCs, so a crashed validator stops being chosen. Off: round-robin
+     * over all. Every replica must use the same value. */
     bool leader_reputation;
 };
 
