@@ -34,11 +34,11 @@ struct hs_config {
      * Twins scenarios; NULL in production. */
     const hs_node_t *leader_schedule;
     size_t n_schedule;
-    /* Reputation-based leaders (hs_core.c, L1-L4): a round whose
-     * grandparent round certified a block extending its direct parent is
-     * led, round-robin, by one of the validators that signed the last two
-     * QCs, so a crashed validator stops being chosen. Off: round-robin
-     * over all. Every replica must use the same value. */
+    /* Reputation-based leaders (hs_core.c, L1-L4): in a round whose
+     * grandparent round certified a block extending its direct parent, a
+     * round-robin leader that signed neither of the last two QCs gives
+     * its round to one that did, so a crashed validator stops being
+     * chosen. Off: round-robin. Every replica must use the same value. */
     bool leader_reputation;
 };
 
