@@ -221,12 +221,21 @@ def test(c, t, args):
                 "exit status %s" % e.returncode())
 
     # ex1a must have failed over: blocks applied from another node after
-    # the kill (its log says which node served each run of blocks).
+    # the kill (its log says which node served each run of blocks). It
+    # logs a run at most once a second (seq_exec.c, log_block), so the
+    # line can trail the delivery checked above by a second.
     ep_victim = c.endpoint(victim, "client")
-    served = [cluster.parse_logfmt(ln) for ln in
-              c.log_lines(None, path=execs["ex1a"].log_path)]
-    nodes_used = [r.get("node") for r in served
-                  if r.get("msg") == "applied blocks" and r.get("node")]
+    nodes_used = []
+
+    def served_elsewhere():
+        served = [cluster.parse_logfmt(ln) for ln in
+                  c.log_lines(None, path=execs["ex1a"].log_path)]
+        nodes_used[:] = [r.get("node") for r in served
+                         if r.get("msg") in ("applied block",
+                                             "applied blocks") and
+                         r.get("node")]
+        return nodes_used and nodes_used[-1] != ep_victim
+    cluster.wait_until(served_elsewhere, 5, 0.1)
     after = [n for n in nodes_used if n != ep_victim]
     t.check(after and nodes_used and nodes_used[-1] != ep_victim,
             "ex1a failed over from node%d to another validator" % victim,
