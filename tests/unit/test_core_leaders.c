@@ -15,14 +15,19 @@
 #define SILENT 3 /* Never signs a certificate of the world. */
 #define BLOCKS 12
 
-/* A replica that knows the whole chain: committed up to 2, blocks 3..12
- * in its tree, so it has elected the leaders of rounds 5..14. */
+/* A world named @name with reputation on, its chain of BLOCKS blocks, and
+ * replica 1 knowing all of it: committed up to 2, blocks 3..12 in its
+ * tree, so it has elected the leaders of rounds 5..14. */
 static void start_server(struct cw_node *s,
-                         const struct cw_world *w,
-                         const struct cw_chain *c)
+                         struct cw_world *w,
+                         struct cw_chain *c,
+                         const char *name)
 {
     struct cw_recovery rec;
 
+    cw_world_init(w, name);
+    cw_chain_build(c, w, BLOCKS, 0);
+    w->reputation = true;
     cw_recovery_init(&rec, c, 2, BLOCKS);
     cw_node_start(s, w, 1, &rec.rec, c, 0);
 }
@@ -102,10 +107,7 @@ TEST(core_leaders, proposals_and_votes_follow_the_elected_leaders)
     hs_round_t r;
     hs_node_t leader;
 
-    cw_world_init(&w, "leaders-vote");
-    cw_chain_build(&c, &w, BLOCKS, 0);
-    w.reputation = true;
-    start_server(&s, &w, &c);
+    start_server(&s, &w, &c, "leaders-vote");
     r = round_off_robin(&s, 0);
     leader = hs_core_leader(s.core, r);
     /* Replica 0 is at round r, with blocks up to r - 1. */
@@ -155,10 +157,7 @@ TEST(core_leaders, a_lagging_replica_elects_after_fetching_then_votes)
     hs_node_t leader, other;
     int pass;
 
-    cw_world_init(&w, "leaders-lag");
-    cw_chain_build(&c, &w, BLOCKS, 0);
-    w.reputation = true;
-    start_server(&s, &w, &c);
+    start_server(&s, &w, &c, "leaders-lag");
     r = round_off_robin(&s, SILENT);
     leader = hs_core_leader(s.core, r);
     for (other = 0; other == leader || other == cw_leader(r) || other == SILENT;
@@ -204,10 +203,7 @@ TEST(core_leaders, votes_reach_a_leader_that_has_not_elected_yet)
     hs_node_t next, voter, other;
     uint32_t votes = 0;
 
-    cw_world_init(&w, "leaders-votes");
-    cw_chain_build(&c, &w, BLOCKS, 0);
-    w.reputation = true;
-    start_server(&s, &w, &c);
+    start_server(&s, &w, &c, "leaders-votes");
     /* Votes of round r - 1 go to the elected leader of r. */
     r = round_off_robin(&s, SILENT);
     next = hs_core_leader(s.core, r);

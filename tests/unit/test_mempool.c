@@ -892,6 +892,37 @@ TEST(mempool, fetched_batch_evicts_when_author_full)
     mp_pool_free(pool);
 }
 
+/* Offers @pool a batch of @author (@seq, transactions in alpha with the
+ * payload lengths @lens[0..n)) from validator @from: a broadcast, or with
+ * @fetched a fetch response carrying its id. Checks the result is @want;
+ * returns the batch id. */
+static struct seq_hash offer(struct mp_pool *pool,
+                             uint32_t from,
+                             uint32_t author,
+                             uint64_t seq,
+                             const uint32_t *lens,
+                             size_t n,
+                             bool fetched,
+                             int want)
+{
+    static const uint64_t ns[4] = { NS_A, NS_A, NS_A, NS_A };
+    uint8_t raw[1024];
+    struct seq_hash id;
+    size_t len;
+
+    ASSERT_LE(n, 4);
+    len = make_batch(raw, author, seq, (uint32_t)n, ns, lens, n);
+    seq_sha256(raw, len, &id);
+    ASSERT_ERR(mp_pool_add_batch(pool, from, raw, len, fetched ? &id : NULL),
+               want);
+    return id;
+}
+
+static bool held(const struct mp_pool *pool, const struct seq_hash *id)
+{
+    return mp_pool_get_batch(pool, id) != NULL;
+}
+
 /* A peer author's held batches are capped in transactions and payload
  * bytes too, at twice the pending limits (M6): max_batches_per_author full
  * batches would otherwise be 4,096 x 4 MiB in seqd. */
@@ -899,37 +930,25 @@ TEST(mempool, peer_batches_capped_in_transactions_and_bytes)
 {
     struct mp_config c = base_config(0);
     struct mp_pool *pool;
-    uint8_t raw[1024];
-    uint64_t ns[4] = { NS_A, NS_A, NS_A, NS_A };
-    uint32_t lens[4] = { 1, 2, 3, 4 };
-    uint32_t big[4] = { 100, 100, 99, 1 };
+    const uint32_t small[4] = { 1, 2, 3, 4 };
+    const uint32_t big[4] = { 100, 100, 99, 1 }; /* 300 bytes. */
     uint64_t seq;
-    size_t len;
 
     c.max_batches_per_author = 64;
     c.max_pending_txs = 5;     /* A peer's cap: 10. */
     c.max_pending_bytes = 350; /* 700. */
     pool = pool_new(&c);
-    /* Transactions: two batches of 4 fit in 10, a third does not. */
-    for (seq = 1; seq <= 2; seq++) {
-        len = make_batch(raw, 3, seq, 4, ns, lens, 4);
-        ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
-    }
-    len = make_batch(raw, 3, 3, 4, ns, lens, 4);
-    ASSERT_ERR(mp_pool_add_batch(pool, 3, raw, len, NULL), SEQ_EFULL);
-    /* Two more transactions do: the cap counts this batch too. */
-    len = make_batch(raw, 3, 3, 2, ns, lens, 2);
-    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
-    len = make_batch(raw, 3, 4, 1, ns, lens, 1);
-    ASSERT_ERR(mp_pool_add_batch(pool, 3, raw, len, NULL), SEQ_EFULL);
-
+    /* Transactions: two batches of 4 fit in 10, a third does not; one of
+     * 2 does (the cap counts the batch itself), then nothing more. */
+    offer(pool, 3, 3, 1, small, 4, false, SEQ_OK);
+    offer(pool, 3, 3, 2, small, 4, false, SEQ_OK);
+    offer(pool, 3, 3, 3, small, 4, false, SEQ_EFULL);
+    offer(pool, 3, 3, 3, small, 2, false, SEQ_OK);
+    offer(pool, 3, 3, 4, small, 1, false, SEQ_EFULL);
     /* Bytes: author 2, batches of 300 payload bytes in 700. */
-    for (seq = 1; seq <= 2; seq++) {
-        len = make_batch(raw, 2, seq, 4, ns, big, 4);
-        ASSERT_OK(mp_pool_add_batch(pool, 2, raw, len, NULL));
-    }
-    len = make_batch(raw, 2, 3, 4, ns, big, 4);
-    ASSERT_ERR(mp_pool_add_batch(pool, 2, raw, len, NULL), SEQ_EFULL);
+    offer(pool, 2, 2, 1, big, 4, false, SEQ_OK);
+    offer(pool, 2, 2, 2, big, 4, false, SEQ_OK);
+    offer(pool, 2, 2, 3, big, 4, false, SEQ_EFULL);
     ASSERT_EQ(stats_of(pool).held_batches, 5u);
     ASSERT_EQ(stats_of(pool).batches_rejected, 3u);
     ASSERT_EQ(stats_of(pool).batches_evicted, 0u);
@@ -951,58 +970,40 @@ TEST(mempool, fetched_batches_do_not_evict_each_other)
 {
     struct mp_config c = base_config(0);
     struct mp_pool *pool;
-    uint8_t raw[1024];
-    uint64_t ns[4] = { NS_A, NS_A, NS_A, NS_A };
-    uint32_t big[4] = { 100, 100, 99, 1 };
+    const uint32_t big[4] = { 100, 100, 99, 1 }; /* 300 bytes. */
     struct seq_hash b1, b2, f1, f2, f3;
-    size_t len;
 
     c.max_batches_per_author = 64;
     c.max_pending_bytes = 300; /* A peer's cap: 600. */
     pool = pool_new(&c);
-    len = make_batch(raw, 3, 1, 4, ns, big, 4);
-    seq_sha256(raw, len, &b1);
-    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
-    len = make_batch(raw, 3, 2, 4, ns, big, 4);
-    seq_sha256(raw, len, &b2);
-    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
+    b1 = offer(pool, 3, 3, 1, big, 4, false, SEQ_OK);
+    b2 = offer(pool, 3, 3, 2, big, 4, false, SEQ_OK);
 
     /* Two wanted batches, seq 8 and 9: each evicts a broadcast one, the
      * latest first. */
-    len = make_batch(raw, 3, 8, 4, ns, big, 4);
-    seq_sha256(raw, len, &f1);
-    ASSERT_OK(mp_pool_add_batch(pool, 1, raw, len, &f1));
-    ASSERT_TRUE(mp_pool_get_batch(pool, &b2) == NULL);
-    ASSERT_TRUE(mp_pool_get_batch(pool, &b1) != NULL);
-    len = make_batch(raw, 3, 9, 4, ns, big, 4);
-    seq_sha256(raw, len, &f2);
-    ASSERT_OK(mp_pool_add_batch(pool, 2, raw, len, &f2));
-    ASSERT_TRUE(mp_pool_get_batch(pool, &b1) == NULL);
-    ASSERT_TRUE(mp_pool_get_batch(pool, &f1) != NULL);
-    ASSERT_TRUE(mp_pool_get_batch(pool, &f2) != NULL);
+    f1 = offer(pool, 1, 3, 8, big, 4, true, SEQ_OK);
+    ASSERT_FALSE(held(pool, &b2));
+    ASSERT_TRUE(held(pool, &b1));
+    f2 = offer(pool, 2, 3, 9, big, 4, true, SEQ_OK);
+    ASSERT_FALSE(held(pool, &b1));
+    ASSERT_TRUE(held(pool, &f1) && held(pool, &f2));
     ASSERT_EQ(stats_of(pool).batches_evicted, 2u);
 
     /* Only fetched ones left: a third evicts the latest of them. */
-    len = make_batch(raw, 3, 7, 4, ns, big, 4);
-    seq_sha256(raw, len, &f3);
-    ASSERT_OK(mp_pool_add_batch(pool, 1, raw, len, &f3));
-    ASSERT_TRUE(mp_pool_get_batch(pool, &f2) == NULL);
-    ASSERT_TRUE(mp_pool_get_batch(pool, &f1) != NULL);
-    ASSERT_TRUE(mp_pool_get_batch(pool, &f3) != NULL);
+    f3 = offer(pool, 1, 3, 7, big, 4, true, SEQ_OK);
+    ASSERT_FALSE(held(pool, &f2));
+    ASSERT_TRUE(held(pool, &f1) && held(pool, &f3));
     ASSERT_EQ(stats_of(pool).held_batches, 2u);
 
     /* A wanted batch above the caps on its own still gets in, alone. */
     c.max_pending_bytes = 100;
     mp_pool_free(pool);
     pool = pool_new(&c);
-    len = make_batch(raw, 3, 1, 1, ns, big, 1);
-    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, NULL));
-    len = make_batch(raw, 3, 2, 4, ns, big, 4);
-    seq_sha256(raw, len, &f1);
-    ASSERT_ERR(mp_pool_add_batch(pool, 3, raw, len, NULL), SEQ_EFULL);
-    ASSERT_OK(mp_pool_add_batch(pool, 3, raw, len, &f1));
+    offer(pool, 3, 3, 1, big, 1, false, SEQ_OK);
+    offer(pool, 3, 3, 2, big, 4, false, SEQ_EFULL);
+    f1 = offer(pool, 3, 3, 2, big, 4, true, SEQ_OK);
     ASSERT_EQ(stats_of(pool).held_batches, 1u);
-    ASSERT_TRUE(mp_pool_get_batch(pool, &f1) != NULL);
+    ASSERT_TRUE(held(pool, &f1));
     mp_pool_free(pool);
 }
 
