@@ -47,8 +47,8 @@
  * Leader election (config.leader_reputation), after DiemBFT v4's leader
  * reputation. Under round-robin a crashed validator costs two timed-out
  * rounds in every n: its own, and the one before, whose votes go to it.
- * With n = 4 that halved the rounds that certify and cut seqd's throughput
- * from 25,000 to under 4,000 tx/s.
+ * With n = 4 that halved the rounds that certify, and seqd, offered
+ * 10,000 tx/s with one validator down, committed 3,780 (p50 17 s).
  * (L1) When a QC certifies block B whose parent P has round(P) + 1 ==
  *      round(B) (the QC that commits P), round(B) + 2 gets an elected
  *      leader. Active validators are those that signed B.justify (the QC
