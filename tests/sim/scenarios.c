@@ -226,6 +226,49 @@ void scn_crash_f_forever(uint64_t seed,
     finish(sim, res, opt);
 }
 
+/* One validator, chosen by the seed, is slow: everything it sends takes
+ * 500-550 ms instead of 5-50. The others are a quorum without it, so once
+ * its signature is missing from the last QCs its rounds go to them
+ * (hs_core.c L1), and the chain keeps near its healthy rate: at least 250
+ * blocks in 20 s (n = 7 and 10 gave 319-333 over 20 seeds; round-robin,
+ * which waits for the slow leader every n rounds, 149-181). With n = 4 the
+ * slow one's own QCs keep it active in some seeds (110-355 blocks against
+ * round-robin's 110-115), so this runs for n >= 7. */
+void scn_slow_validator(uint64_t seed,
+                        uint32_t n,
+                        const struct scn_options *opt,
+                        struct scn_result *res)
+{
+    struct sim_config c;
+    struct sim_range slow = { 500, 550 };
+    struct seq_rng rng;
+    struct sim *sim;
+    hs_height_t before;
+    uint32_t victim, to;
+
+    seq_rng_seed(&rng, seed ^ SCN_RNG_SALT);
+    base_config(&c, seed, n, opt);
+    sim = start(&c, res);
+    if (sim == NULL) {
+        return;
+    }
+    victim = (uint32_t)seq_rng_below(&rng, n);
+    for (to = 0; to < n; to++) {
+        if (to != victim) {
+            sim_set_link_latency(sim, victim, to, slow);
+        }
+    }
+    sim_run_for(sim, 5 * 1000);
+    before = sim_min_honest_height(sim);
+    sim_run_for(sim, 20 * 1000);
+    if (sim_ok(res, sim, opt) && sim_min_honest_height(sim) < before + 250) {
+        fail(res, sim, opt,
+             "slow validator %u: %llu blocks in 20 s, want >= 250", victim,
+             (unsigned long long)(sim_min_honest_height(sim) - before));
+    }
+    finish(sim, res, opt);
+}
+
 /* Put @k of the @n replicas, chosen by @rng, in group 1 of @groups. */
 static void pick_side(struct seq_rng *rng,
                       uint32_t n,

@@ -37,6 +37,11 @@ void scn_crash_f_forever(uint64_t seed,
                          uint32_t n,
                          const struct scn_options *opt,
                          struct scn_result *res);
+/* One validator's messages all take 500-550 ms (n >= 7). */
+void scn_slow_validator(uint64_t seed,
+                        uint32_t n,
+                        const struct scn_options *opt,
+                        struct scn_result *res);
 void scn_minority_partition(uint64_t seed,
                             uint32_t n,
                             const struct scn_options *opt,

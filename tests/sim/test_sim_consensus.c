@@ -1,5 +1,6 @@
 /* The consensus acceptance scenarios for n = 4, 7 and 10 (f = 1, 2, 3):
- * happy path, f crashed for good, a minority cut off and healed, an even
+ * happy path, f crashed for good, one slow validator (n = 7 and 10), a
+ * minority cut off and healed, an even
  * split, a lossy network until GST, random crash-restarts (also between
  * persist and send), and the whole cluster restarted. The simulator checks
  * S1-S5 after every event; each scenario adds its liveness claim. */
@@ -23,6 +24,12 @@ TEST(sim_happy, identical_commits_one_block_per_round)
 TEST(sim_crash, f_crashed_for_good_including_next_leaders)
 {
     SIZES(scn_crash_f_forever, 30);
+}
+
+TEST(sim_slow, a_slow_validator_gives_up_its_rounds)
+{
+    SWEEP(scn_slow_validator, 7, 10, false);
+    SWEEP(scn_slow_validator, 10, 10, false);
 }
 
 TEST(sim_partition, minority_cut_off_then_healed)
