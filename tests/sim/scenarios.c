@@ -208,7 +208,7 @@ void scn_crash_f_forever(uint64_t seed,
     expect_progress(sim, res, opt, 20, 60 * 1000, "f crashed");
     /* Then the crashed no longer lead (hs_core.c L1): 20 s without a
      * timed-out round, at near the healthy rate (250-330 blocks here over
-     * 900 seeds; round-robin made 12-28, with 70-100 local timeouts). */
+     * 900 seeds; round-robin made 16-28, with 51-100 local timeouts). */
     if (sim_ok(res, sim, opt)) {
         uint64_t timeouts = local_timeouts(sim);
         before = sim_min_honest_height(sim);
