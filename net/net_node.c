@@ -500,9 +500,12 @@ static int poll_timeout(struct net_node *node)
         wait = node->deadline_ms - now;
     }
     /* Admissions wait for the next sync: take the next turn at once (1 ms
-     * rather than 0, so that a node whose batches cannot seal does not
-     * spin). */
-    if (node->last_ticket > node->synced_turn && wait > 1) {
+     * rather than 0). Not while our batches wait for room among the held
+     * ones: only a commit makes it, and it comes with a message, so a
+     * stalled chain would have us turn a thousand times a second for
+     * nothing. */
+    if (node->last_ticket > node->synced_turn && wait > 1 &&
+        !net_rollup_acks_blocked(node)) {
         wait = 1;
     }
     return (int)net_http_timeout_ms(node, wait);

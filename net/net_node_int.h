@@ -184,6 +184,9 @@ void net_rollup_on_frame(struct net_node *node,
                          size_t len);               /* A non-consensus frame. */
 void net_rollup_before_sync(struct net_node *node); /* Seal, fetch, commit. */
 bool net_rollup_covers_acks(const struct net_node *node);
+/* True while sealed batches wait for room among our held ones, which only
+ * a commit (hence a message) makes: another turn now cannot cover acks. */
+bool net_rollup_acks_blocked(const struct net_node *node);
 void net_rollup_after_sync(struct net_node *node);
 void net_rollup_metrics(const struct net_node *node, FILE *f);
 

@@ -1209,6 +1209,14 @@ bool net_rollup_covers_acks(const struct net_node *node)
     return st.open_txs == 0 && st.queued_batches == 0;
 }
 
+bool net_rollup_acks_blocked(const struct net_node *node)
+{
+    struct mp_stats st;
+
+    mp_pool_stats(node->rollup->pool, &st);
+    return st.queued_batches > 0;
+}
+
 void net_rollup_after_sync(struct net_node *node)
 {
     memset(node->rollup->served_bytes, 0, sizeof node->rollup->served_bytes);

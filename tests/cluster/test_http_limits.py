@@ -17,8 +17,10 @@ hold (net_http.c H3, H6), on a 4-validator, 1-rollup testnet.
      it is answered 503 after the deadline (not before it, and within a
      few seconds of it) with Retry-After and JSON {"error", "code":
      "not_durable", "tx_hash"} (seq_http_tx_timeouts_total), and nothing
-     stays parked. After SIGCONT the timed-out transaction commits, and
-     POSTing it again is answered 202 with the same tx_hash.
+     stays parked. Meanwhile node0 does not spin: fewer than 400 loop
+     turns in 2 s (it took about 1,700 before net_node.c waited for a
+     message instead). After SIGCONT the timed-out transaction commits,
+     and POSTing it again is answered 202 with the same tx_hash.
 
 It is also the regression test for net_mesh.c (M7): node2 and node3 wake
 from their pause with full inbound pipes from node0 and node1 (4,096
@@ -199,6 +201,17 @@ def post_deadline(c, t):
              m1["seq_http_tx_timeouts_total"], m1["seq_http_tx_waiting"]))
     st, _, _ = c.http_request(NODE, "GET", "/livez")
     t.check(st == 200, "node0 answers /livez while stalled", "got %d" % st)
+    # Its acks wait for room among its held batches, which only a commit
+    # makes: node0 must not take a turn every millisecond meanwhile (it
+    # did, about 1,000 a second). Its turns now follow messages, HTTP
+    # requests and timers: a few dozen a second here.
+    turns0 = c.metrics(NODE)["seq_loop_turns_total"]
+    time.sleep(2.0)  # An observation window: the count is the property.
+    turns = c.metrics(NODE)["seq_loop_turns_total"] - turns0
+    t.measure("node0's loop turns in 2 s while its batches cannot be "
+              "staged", turns)
+    t.check(turns < 400, "a stalled node0 does not spin (< 400 loop turns "
+            "in 2 s)", "%d" % turns)
 
     for i in STOPPED:
         c.resume(i)
