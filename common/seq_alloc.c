@@ -10,11 +10,16 @@
  * are relaxed atomics: failure injection is meant for one test thread, but a
  * helper thread that allocates must not turn the count into a data race. */
 
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, madvise */
+
 #include "seq_alloc.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+
+#define HUGE_PAGE ((size_t)2 << 20)
 
 static atomic_ulong alloc_count;
 static atomic_ulong fail_at;   /* Count at which to fail; 0 = never. */
@@ -70,6 +75,57 @@ void *seq_realloc(void *ptr, size_t size)
 void seq_free(void *ptr)
 {
     free(ptr);
+}
+
+/* @size rounded up to whole huge pages, or 0 if that overflows. */
+static size_t huge_len(size_t size)
+{
+    return size > SIZE_MAX - HUGE_PAGE
+               ? 0
+               : (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+/* Maps one huge page more than needed and unmaps the unaligned head and
+ * the tail: the kernel backs a region with huge pages only where it is
+ * 2 MiB-aligned. madvise() failing (THP disabled) is no error: the pages
+ * are then small ones, as from calloc(). */
+void *seq_calloc_huge(size_t size)
+{
+    size_t len = huge_len(size);
+    uint8_t *map, *start;
+    size_t head;
+
+    if (size < SEQ_HUGE_MIN) {
+        return seq_calloc(1, size);
+    }
+    if (should_fail() || len == 0 || len > SIZE_MAX - HUGE_PAGE) {
+        return NULL;
+    }
+    map = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED) {
+        return NULL;
+    }
+    head = (HUGE_PAGE - (uintptr_t)map % HUGE_PAGE) % HUGE_PAGE;
+    start = map + head;
+    if (head > 0) {
+        munmap(map, head);
+    }
+    munmap(start + len, HUGE_PAGE - head);
+    (void)madvise(start, len, MADV_HUGEPAGE);
+    return start;
+}
+
+void seq_free_huge(void *ptr, size_t size)
+{
+    if (ptr == NULL) {
+        return;
+    }
+    if (size < SEQ_HUGE_MIN) {
+        seq_free(ptr);
+        return;
+    }
+    munmap(ptr, huge_len(size));
 }
 
 void seq_alloc_fail_at(unsigned long nth, int sticky)

@@ -87,23 +87,47 @@ static size_t table_size(size_t max)
     return size;
 }
 
-/* A zeroed table of @size slots and their tags (all 0: empty), or NULL. */
-static struct seq_hset_slot *table_new(size_t size)
+#define SLOT_BYTES (sizeof(struct seq_hset_slot) + sizeof(uint16_t))
+
+/* A zeroed table of @size slots and their tags (all 0: empty), or NULL.
+ * A big set's tables get huge pages (seq_hset_init_big): every lookup
+ * lands on a random page of them, and with 4 KiB pages nearly every one
+ * also missed the TLB. */
+static struct seq_hset_slot *table_new(const struct seq_hset *set, size_t size)
 {
-    return seq_calloc(size, sizeof(struct seq_hset_slot) + sizeof(uint16_t));
+    if (!set->huge) {
+        return seq_calloc(size, SLOT_BYTES);
+    }
+    if (size > SIZE_MAX / SLOT_BYTES) {
+        return NULL;
+    }
+    return seq_calloc_huge(size * SLOT_BYTES);
 }
 
-int seq_hset_init(struct seq_hset *set, size_t max, uint64_t seed)
+static void table_free(const struct seq_hset *set,
+                       struct seq_hset_slot *slots,
+                       size_t size)
+{
+    if (set->huge) {
+        seq_free_huge(slots, size * SLOT_BYTES);
+    } else {
+        seq_free(slots);
+    }
+}
+
+static int init(struct seq_hset *set, size_t max, uint64_t seed, bool huge)
 {
     size_t size;
 
     memset(set, 0, sizeof *set);
+    set->huge = huge;
     if (max == 0) {
         max = 1;
     }
     size = table_size(max);
-    set->slots = table_new(size);
+    set->slots = table_new(set, size);
     if (set->slots == NULL) {
+        memset(set, 0, sizeof *set);
         return SEQ_ENOMEM;
     }
     set->mask = size - 1;
@@ -112,9 +136,29 @@ int seq_hset_init(struct seq_hset *set, size_t max, uint64_t seed)
     return SEQ_OK;
 }
 
+int seq_hset_init(struct seq_hset *set, size_t max, uint64_t seed)
+{
+    return init(set, max, seed, false);
+}
+
+int seq_hset_init_big(struct seq_hset *set, size_t max, uint64_t seed)
+{
+    return init(set, max, seed, true);
+}
+
+void seq_hset_clear(struct seq_hset *set)
+{
+    if (set->slots != NULL) {
+        memset(tags_of(set), 0, (set->mask + 1) * sizeof(uint16_t));
+    }
+    set->n = 0;
+}
+
 void seq_hset_close(struct seq_hset *set)
 {
-    seq_free(set->slots);
+    if (set->slots != NULL) {
+        table_free(set, set->slots, set->mask + 1);
+    }
     memset(set, 0, sizeof *set);
 }
 
@@ -122,7 +166,8 @@ void seq_hset_close(struct seq_hset *set)
  * tags are read until one matches (T2). The key comparison is memcmp() here
  * rather than a call to seq_hash_eq(), so that the compiler inlines it:
  * that call cost as much as the tag read on every hit. No prefetch of the
- * home slot: it would make every miss fetch a slot it does not need. */
+ * home slot here: it would make every miss fetch a slot it does not need.
+ * Loops over many keys prefetch ahead instead (seq_hset_prefetch). */
 static size_t find(const struct seq_hset *set, const struct seq_hash *key)
 {
     const uint16_t *tags = tags_of(set);
@@ -138,6 +183,23 @@ static size_t find(const struct seq_hset *set, const struct seq_hash *key)
         i = (i + 1) & set->mask;
     }
     return i;
+}
+
+void seq_hset_prefetch(const struct seq_hset *set,
+                       const struct seq_hash *key,
+                       bool slot)
+{
+    size_t i;
+
+    if (set->slots == NULL) {
+        return;
+    }
+    i = home(set, key);
+    __builtin_prefetch(&tags_of(set)[i]);
+    if (slot) { /* A slot can straddle two cache lines. */
+        __builtin_prefetch(&set->slots[i]);
+        __builtin_prefetch((const char *)&set->slots[i + 1] - 1);
+    }
 }
 
 /* Whether @key is a member; if so, *i is its slot. A set never sized has
@@ -186,7 +248,7 @@ int seq_hset_reserve(struct seq_hset *set, size_t max)
     }
     size = table_size(max);
     if (size > set->mask + 1) {
-        struct seq_hset_slot *slots = table_new(size);
+        struct seq_hset_slot *slots = table_new(set, size);
         uint16_t *tags;
 
         if (slots == NULL) {
@@ -210,7 +272,9 @@ int seq_hset_reserve(struct seq_hset *set, size_t max)
             slots[j] = old[i];
             tags[j] = old_tags[i];
         }
-        seq_free(old);
+        if (old != NULL) {
+            table_free(set, old, old_size);
+        }
     }
     set->max = max;
     return SEQ_OK;

@@ -34,12 +34,25 @@ struct seq_hset {
     size_t n;   /* Keys present. */
     size_t max; /* Capacity: at init, or raised by seq_hset_reserve. */
     uint64_t seed;
+    bool huge; /* Tables from seq_calloc_huge (seq_hset_init_big). */
 };
 
 /* Allocates a table for up to @max keys (at least 1). Returns SEQ_ENOMEM,
  * leaving @set closed-safe (all zero), or 0. */
 int seq_hset_init(struct seq_hset *set, size_t max, uint64_t seed);
 void seq_hset_close(struct seq_hset *set); /* Safe on a zeroed set. */
+
+/* seq_hset_init() for a long-lived set that is big and read at random
+ * (the mempool's indexes): its tables get transparent huge pages
+ * (seq_calloc_huge), so that a lookup misses the TLB far less often. Not
+ * for sets made and dropped often: each new table is fresh pages that the
+ * kernel zeroes, 2 MiB at a time. */
+int seq_hset_init_big(struct seq_hset *set, size_t max, uint64_t seed);
+
+/* Removes every key, keeping the table (and its capacity): only the tags
+ * are cleared. For a set emptied and filled again and again, this is much
+ * cheaper than closing and making it anew. */
+void seq_hset_clear(struct seq_hset *set);
 
 /* True if @key is present; *value (if not NULL) receives its value. */
 bool seq_hset_get(const struct seq_hset *set,
@@ -72,5 +85,18 @@ bool seq_hset_unref(struct seq_hset *set, const struct seq_hash *key);
 
 /* Removes @key, whatever its references; returns whether it was present. */
 bool seq_hset_del(struct seq_hset *set, const struct seq_hash *key);
+
+/* How many keys ahead of an operation a loop prefetches. */
+#define SEQ_HSET_AHEAD 8
+
+/* A hint that changes nothing: starts loading what an operation on @key
+ * reads first, its home bucket's tag, and with @slot also the home slot
+ * (for an operation that will find @key there or insert it: ref, unref,
+ * del, assign). A big set misses the cache on every key; a loop over many
+ * keys that calls this SEQ_HSET_AHEAD keys ahead has their misses overlap
+ * instead of waiting for each in turn. */
+void seq_hset_prefetch(const struct seq_hset *set,
+                       const struct seq_hash *key,
+                       bool slot);
 
 #endif /* SEQ_COMMON_SEQ_HSET_H */

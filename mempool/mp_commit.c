@@ -168,6 +168,9 @@ static void window_evict(struct mp_pool *pool)
         struct seq_hset *set = is_batch ? &pool->win_batches : &pool->win_txs;
         void *v = NULL;
 
+        if (i + SEQ_HSET_AHEAD < b->n_txs) {
+            seq_hset_prefetch(set, &b->ids[i + SEQ_HSET_AHEAD], true);
+        }
         if (!seq_hset_get(set, &b->ids[i], &v) || v != b) {
             continue;
         }
@@ -203,6 +206,10 @@ static void window_push(struct mp_pool *pool, struct win_block *b)
     }
     pool->win_tail = b;
     for (i = 0; i < b->n_txs; i++) {
+        if (i + SEQ_HSET_AHEAD < b->n_txs) {
+            seq_hset_prefetch(&pool->win_txs, &b->ids[i + SEQ_HSET_AHEAD],
+                              true);
+        }
         rv = seq_hset_assign(&pool->win_txs, &b->ids[i], b);
         assert(rv == 0);
     }
@@ -399,9 +406,17 @@ static int select_entries(const struct mp_pool *pool, struct select_work *w)
         size_t n = 0;
 
         for (j = 0; j < lvl->n; j++) {
-            for (k = 0; k < lvl->batches[j]->n_txs; k++) {
+            const struct mp_batch *batch = lvl->batches[j];
+
+            for (k = 0; k < batch->n_txs; k++) {
                 struct mp_tx tx;
-                mp_batch_tx(lvl->batches[j], k, &tx);
+                if (k + SEQ_HSET_AHEAD < batch->n_txs) {
+                    const struct seq_hash *ahead =
+                        &batch->txs[k + SEQ_HSET_AHEAD].hash;
+                    seq_hset_prefetch(&w->kept, ahead, false);
+                    seq_hset_prefetch(&pool->win_txs, ahead, false);
+                }
+                mp_batch_tx(batch, k, &tx);
                 if (is_block) {
                     w->txs[n++] = tx;
                 }
@@ -508,6 +523,10 @@ static void commit_apply(struct mp_pool *pool,
     }
     /* (M2) Whatever the block carries is committed, kept or dropped. */
     for (i = 0; i < w->n_txs; i++) {
+        if (i + SEQ_HSET_AHEAD < w->n_txs) {
+            seq_hset_prefetch(&pool->pending, &w->txs[i + SEQ_HSET_AHEAD].hash,
+                              false);
+        }
         unpend(pool, w->txs[i].ns, w->txs[i].len, &w->txs[i].hash);
     }
     /* The views in w->txs die here. */

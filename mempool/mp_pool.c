@@ -210,19 +210,20 @@ static int sets_init(struct mp_pool *pool, const struct mp_config *c)
     size_t per = c->max_batches_per_author;
     int rv;
 
-    rv = seq_hset_init(&pool->pending, c->max_pending_txs, c->hash_seed);
+    rv = seq_hset_init_big(&pool->pending, c->max_pending_txs, c->hash_seed);
     if (rv == 0) {
-        rv = seq_hset_init(&pool->held, per * c->n_validators, c->hash_seed);
+        rv =
+            seq_hset_init_big(&pool->held, per * c->n_validators, c->hash_seed);
     }
     if (rv == 0) {
-        rv = seq_hset_init(&pool->held_txs, own_slot_txs(c), c->hash_seed);
+        rv = seq_hset_init_big(&pool->held_txs, own_slot_txs(c), c->hash_seed);
     }
     if (rv == 0) {
-        rv = seq_hset_init(&pool->win_txs, c->batch_max_txs, c->hash_seed);
+        rv = seq_hset_init_big(&pool->win_txs, c->batch_max_txs, c->hash_seed);
     }
     if (rv == 0) {
-        rv = seq_hset_init(&pool->win_batches, c->block_max_batches,
-                           c->hash_seed);
+        rv = seq_hset_init_big(&pool->win_batches, c->block_max_batches,
+                               c->hash_seed);
     }
     if (rv != 0) {
         /* Closing a set that init failed or never reached is fine. */
@@ -563,6 +564,10 @@ static void hold(struct mp_pool *pool, struct mp_batch *batch)
     rv = seq_hset_put(&pool->held, &batch->id, batch);
     assert(rv == 0);
     for (i = 0; i < batch->n_txs; i++) {
+        if (i + SEQ_HSET_AHEAD < batch->n_txs) {
+            seq_hset_prefetch(&pool->held_txs,
+                              &batch->txs[i + SEQ_HSET_AHEAD].hash, true);
+        }
         rv = seq_hset_ref(&pool->held_txs, &batch->txs[i].hash);
         assert(rv == 0);
     }
@@ -588,6 +593,10 @@ void mp_pool_release(struct mp_pool *pool, struct mp_batch *batch)
     slot->bytes -= batch->payload_bytes;
     seq_hset_del(&pool->held, &batch->id);
     for (i = 0; i < batch->n_txs; i++) {
+        if (i + SEQ_HSET_AHEAD < batch->n_txs) {
+            seq_hset_prefetch(&pool->held_txs,
+                              &batch->txs[i + SEQ_HSET_AHEAD].hash, true);
+        }
         seq_hset_unref(&pool->held_txs, &batch->txs[i].hash);
     }
     if (batch->added) {

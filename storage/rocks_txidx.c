@@ -98,6 +98,7 @@ struct rocks_txidx {
     uint64_t next_seq;
 
     struct txgen live, fold; /* (X2); fold has runs while frozen. */
+    struct seq_hset spare;   /* A folded generation's index, cleared. */
     bool threaded;           /* thread must be joined. */
     bool clearing;           /* The last append deleted fold's runs. */
     pthread_t thread;
@@ -131,7 +132,10 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
     return q;
 }
 
-static void gen_free(struct txgen *g)
+/* Frees @g; its index becomes *spare (cleared) when there is none yet,
+ * for the next generation: a new index would be tens of megabytes of
+ * fresh pages for the kernel to fault in and zero. */
+static void gen_free(struct txgen *g, struct seq_hset *spare)
 {
     size_t i;
 
@@ -139,7 +143,12 @@ static void gen_free(struct txgen *g)
         seq_free(g->runs[i].buf);
     }
     seq_free(g->runs);
-    seq_hset_close(&g->index);
+    if (spare != NULL && spare->slots == NULL) {
+        seq_hset_clear(&g->index);
+        *spare = g->index;
+    } else {
+        seq_hset_close(&g->index);
+    }
     memset(g, 0, sizeof *g);
 }
 
@@ -148,14 +157,20 @@ static void gen_free(struct txgen *g)
  * threshold does not double the table (seq_hset sizes are powers of two:
  * 2^18 keys for the default). */
 static int gen_reserve(struct txgen *g,
+                       struct seq_hset *spare,
                        size_t keys,
                        size_t fold_records,
                        uint64_t seed)
 {
     struct txrun *runs;
 
+    if (g->index.slots == NULL && spare->slots != NULL) {
+        g->index = *spare;
+        memset(spare, 0, sizeof *spare);
+    }
     if (g->index.slots == NULL &&
-        seq_hset_init(&g->index, fold_records + fold_records / 3, seed) != 0) {
+        seq_hset_init_big(&g->index, fold_records + fold_records / 3, seed) !=
+            0) {
         return SEQ_ENOMEM;
     }
     if (g->index.n > SIZE_MAX - keys ||
@@ -175,15 +190,27 @@ static int gen_reserve(struct txgen *g,
 static void gen_add(struct txgen *g, uint64_t seq, uint8_t *buf, size_t len)
 {
     size_t pos = 1;
+    size_t ahead = 1; /* The record SEQ_HSET_AHEAD ones after pos. */
+    size_t i;
 
     assert(g->n_runs < g->cap_runs);
     g->runs[g->n_runs].seq = seq;
     g->runs[g->n_runs].buf = buf;
     g->runs[g->n_runs].len = len;
     g->n_runs++;
+    for (i = 0; i < SEQ_HSET_AHEAD && ahead < len; i++) {
+        ahead += rec_size(buf + ahead);
+    }
     while (pos < len) {
         const struct seq_hash *key = (const struct seq_hash *)(buf + pos);
-        int rv = seq_hset_assign(&g->index, key, buf + pos);
+        int rv;
+
+        if (ahead < len) {
+            seq_hset_prefetch(&g->index, (const struct seq_hash *)(buf + ahead),
+                              true);
+            ahead += rec_size(buf + ahead);
+        }
+        rv = seq_hset_assign(&g->index, key, buf + pos);
 
         assert(rv == 0);
         (void)rv;
@@ -450,8 +477,8 @@ static int load_runs(struct rocks_txidx *t, char errmsg[SEQ_ERRMSG_LEN])
             break;
         }
         buf = seq_malloc(len);
-        if (buf == NULL ||
-            gen_reserve(&t->live, n, t->fold_records, t->seed) != 0) {
+        if (buf == NULL || gen_reserve(&t->live, &t->spare, n, t->fold_records,
+                                       t->seed) != 0) {
             seq_free(buf);
             snprintf(errmsg, SEQ_ERRMSG_LEN, "txlog: out of memory");
             rv = SEQ_ENOMEM;
@@ -533,8 +560,9 @@ void rocks_txidx_close(struct rocks_txidx *t)
         return;
     }
     fold_join(t);
-    gen_free(&t->fold);
-    gen_free(&t->live);
+    gen_free(&t->fold, NULL);
+    gen_free(&t->live, NULL);
+    seq_hset_close(&t->spare);
     seq_free(t->stage);
     seq_free(t->fold_path);
     rocksdb_options_destroy(t->tx_opts);
@@ -557,7 +585,8 @@ int rocks_txidx_put(struct rocks_txidx *t,
         return SEQ_ENOMEM;
     }
     t->stage = buf;
-    if (gen_reserve(&t->live, t->staged + 1, t->fold_records, t->seed) != 0) {
+    if (gen_reserve(&t->live, &t->spare, t->staged + 1, t->fold_records,
+                    t->seed) != 0) {
         return SEQ_ENOMEM;
     }
     buf[0] = RUN_TAG;
@@ -614,7 +643,7 @@ void rocks_txidx_synced(struct rocks_txidx *t)
         if (t->fold_us > t->stats.fold_us_max) {
             t->stats.fold_us_max = t->fold_us;
         }
-        gen_free(&t->fold);
+        gen_free(&t->fold, &t->spare);
         t->clearing = false;
     }
     if (t->staged > 0) {

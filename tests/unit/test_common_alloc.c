@@ -180,4 +180,37 @@ TEST(common_alloc, fail_each_allocation_in_turn)
     triple_close(t);
 }
 
+/* Big tables: 2 MiB-aligned, zeroed, writable to the last byte, counted
+ * and failed like any allocation; small ones are seq_calloc()'s. */
+TEST(common_alloc, huge_blocks_are_aligned_zeroed_and_counted)
+{
+    size_t sizes[] = { SEQ_HUGE_MIN, SEQ_HUGE_MIN + 4097, 3 * SEQ_HUGE_MIN };
+    unsigned long before;
+    uint8_t *p;
+    size_t i, j;
+
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        before = seq_alloc_count();
+        p = seq_calloc_huge(sizes[i]);
+        ASSERT_TRUE(p != NULL);
+        ASSERT_EQ(seq_alloc_count(), before + 1);
+        ASSERT_EQ((uintptr_t)p % ((uintptr_t)2 << 20), 0u);
+        for (j = 0; j < sizes[i]; j += 4096) {
+            ASSERT_EQ(p[j], 0);
+        }
+        ASSERT_EQ(p[sizes[i] - 1], 0);
+        memset(p, 0xa5, sizes[i]);
+        seq_free_huge(p, sizes[i]);
+    }
+    p = seq_calloc_huge(100);
+    ASSERT_TRUE(p != NULL);
+    ASSERT_EQ(p[99], 0);
+    seq_free_huge(p, 100);
+    seq_free_huge(NULL, SEQ_HUGE_MIN);
+    seq_alloc_fail_at(1, 0);
+    ASSERT_TRUE(seq_calloc_huge(SEQ_HUGE_MIN) == NULL);
+    seq_alloc_fail_at(0, 0);
+    ASSERT_TRUE(seq_calloc_huge(SIZE_MAX - 5) == NULL);
+}
+
 TEST_MAIN()
