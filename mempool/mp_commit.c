@@ -111,13 +111,26 @@ static void block_txs_fill(const struct mp_pool *pool,
 /* ---------------------------------------------------------------------- */
 /* The window (M3)                                                        */
 
-/* The lowest height whose entries the block at @height deduplicates
- * against (0 while every height below counts). */
-static uint64_t window_floor(const struct mp_pool *pool, uint64_t height)
+/* The lowest height W heights below @height (0 while every height below
+ * counts). */
+static uint64_t lowest_height(const struct mp_pool *pool, uint64_t height)
 {
     uint64_t w = pool->config.dedup_heights;
 
     return height > w ? height - w : 0;
+}
+
+/* Whether the block at @height, remembered by the window after a commit
+ * of it, falls out of the window when @b is pushed: W heights below, or
+ * among the lowest blocks whose entries, with those of the blocks above
+ * them and @b's, come to more than K (M3). */
+static bool falls_out(const struct mp_pool *pool,
+                      uint64_t height,
+                      size_t entries_from_it,
+                      const struct win_block *b)
+{
+    return b->height - height >= pool->config.dedup_heights ||
+           entries_from_it + b->n_txs > pool->config.dedup_max_txs;
 }
 
 /* A block to remember, with room for @n_txs entries and @n_batches ids
@@ -143,10 +156,22 @@ static struct win_block *win_block_new(uint64_t height,
     return b;
 }
 
-/* Room in the window's sets for @b (M5). */
+/* Room in the window's sets for @b (M5), once window_push() has made
+ * room: at most K entries in all unless @b alone has more, which the
+ * table was sized for at open, so that it does not grow as traffic does
+ * (each growth stopped the loop while it rehashed: 2.6 s for a window of
+ * 1,024 heights at 30,000 tx/s). */
 static int window_reserve(struct mp_pool *pool, const struct win_block *b)
 {
-    int rv = seq_hset_reserve(&pool->win_txs, pool->win_txs.n + b->n_txs);
+    const struct win_block *head = pool->win_head;
+    size_t keep = pool->win_entries;
+    int rv;
+
+    while (head != NULL && falls_out(pool, head->height, keep, b)) {
+        keep -= head->n_txs;
+        head = head->next;
+    }
+    rv = seq_hset_reserve(&pool->win_txs, keep + b->n_txs);
 
     if (rv == 0) {
         rv = seq_hset_reserve(&pool->win_batches,
@@ -183,12 +208,13 @@ static void window_evict(struct mp_pool *pool)
     if (pool->win_head == NULL) {
         pool->win_tail = NULL;
     }
+    pool->win_entries -= b->n_txs;
     seq_free(b);
 }
 
 /* Remembers @b (the window's sets have room for it) as the highest block,
  * makes its height the committed height and forgets the blocks that no
- * block above it can need: heights up to its height - W. */
+ * block above it can need: those below the floor of its height + 1. */
 static void window_push(struct mp_pool *pool, struct win_block *b)
 {
     size_t i;
@@ -196,9 +222,10 @@ static void window_push(struct mp_pool *pool, struct win_block *b)
 
     assert(b->height > pool->committed_height);
     while (pool->win_head != NULL &&
-           b->height - pool->win_head->height >= pool->config.dedup_heights) {
+           falls_out(pool, pool->win_head->height, pool->win_entries, b)) {
         window_evict(pool);
     }
+    pool->win_entries += b->n_txs;
     if (pool->win_tail == NULL) {
         pool->win_head = b;
     } else {
@@ -353,6 +380,39 @@ static int select_resolve(const struct mp_pool *pool,
     return SEQ_OK;
 }
 
+/* The floor of the level @at of @w (M3): the lowest height at or above
+ * its height - W from which the blocks below it have at most K entries in
+ * all. The levels below @at (the ancestors right above the committed
+ * height, each with its n_entries set) count first, then the window's
+ * blocks from the highest down. The window starts at the floor of the
+ * committed height + 1, which no floor above is below. */
+static uint64_t level_floor(const struct mp_pool *pool,
+                            const struct select_work *w,
+                            size_t at)
+{
+    uint64_t lowest = lowest_height(pool, w->levels[at].height);
+    size_t k = pool->config.dedup_max_txs;
+    size_t total = 0;
+    size_t in_window = pool->win_entries;
+    const struct win_block *b;
+    size_t i;
+
+    for (i = at; i-- > 0 && w->levels[i].height >= lowest;) {
+        total += w->levels[i].n_entries;
+        if (total > k) {
+            return w->levels[i].height + 1;
+        }
+    }
+    for (b = pool->win_head; b != NULL; b = b->next) {
+        if (b->height >= lowest && total + in_window <= k) {
+            return b->height;
+        }
+        in_window -= b->n_txs;
+    }
+    return pool->committed_height + 1 > lowest ? pool->committed_height + 1
+                                               : lowest;
+}
+
 /* Whether @hash is an entry of a block at @floor or above: one of the
  * levels kept so far, or a remembered one. */
 static bool seen_since(const struct mp_pool *pool,
@@ -401,7 +461,7 @@ static int select_entries(const struct mp_pool *pool, struct select_work *w)
     }
     for (i = 0; i < w->n_levels; i++) {
         struct mp_level *lvl = &w->levels[i];
-        uint64_t floor = window_floor(pool, lvl->height);
+        uint64_t floor = level_floor(pool, w, i);
         bool is_block = lvl == block;
         size_t n = 0;
 
@@ -425,6 +485,7 @@ static int select_entries(const struct mp_pool *pool, struct select_work *w)
                 }
                 rv = seq_hset_assign(&w->kept, &tx.hash, lvl);
                 assert(rv == 0); /* Sized for every transaction. */
+                lvl->n_entries++;
                 if (is_block) {
                     w->entries[w->n_entries++] = &w->txs[n - 1];
                     w->entry_bytes += tx.len;

@@ -39,10 +39,14 @@
  * (M3) The window, and the entries as a function of the chain. The entries
  *      of the block at height h are its transactions in order minus those
  *      seen earlier in the block or among the entries of a block at a
- *      height j with h - W <= j < h (W = dedup_heights). The pool
- *      remembers the entries of the committed blocks at heights above
- *      committed - W, i.e. exactly those some block above the committed
- *      height may need, each hash mapped to the highest block with it;
+ *      height j with floor(h) <= j < h, where floor(h) is the lowest
+ *      height >= h - W from which the blocks up to h - 1 have at most K
+ *      entries in all (W = dedup_heights, K = dedup_max_txs; a height
+ *      below every block fed to the pool counts as empty). floor never
+ *      decreases with h, so the pool remembers the entries of the
+ *      committed blocks at heights from floor(committed + 1) up, i.e.
+ *      exactly those some block above the committed height may need, each
+ *      hash mapped to the highest block with it;
  *      mp_pool_block_txs() applies the rule to the uncommitted ancestors
  *      too, lowest first, in a scratch set. Nothing else enters the rule:
  *      not what a replica remembers beyond the window, not which batches
@@ -80,9 +84,12 @@
  *      last held batch that was not itself fetched, else the last one, until
  *      it fits, so the slot ends at most one batch over the caps, and
  *      fetches for one payload do not evict each other.
- *      The window holds the entries and batch ids of at most W blocks
- *      (block_max_batches ids, block_max_batches * batch_max_txs entries
- *      each); its sets grow to at most twice their peak and never shrink.
+ *      The window holds the batch ids of at most W blocks
+ *      (block_max_batches each) and their entries, at most K in all unless
+ *      the last block alone has more (block_max_batches * batch_max_txs
+ *      at most); the entries' set is sized for K at open and grows only
+ *      for such a block, the ids' set to at most twice its peak. Neither
+ *      shrinks.
  * (M7) mp_pool_block_txs() == mp_pool_commit(). Both run one selection
  *      (mp_commit.c, select_entries) over levels: block_txs over the
  *      ancestors and the block, commit over the block alone with the
@@ -161,7 +168,7 @@ static bool config_valid(const struct mp_config *c)
         c->block_max_batches >
             (HS_MAX_PAYLOAD - MP_PAYLOAD_HEADER_LEN) / SEQ_HASH_LEN ||
         c->block_max_bytes < c->batch_max_bytes || c->dedup_heights == 0 ||
-        c->n_namespaces > MP_MAX_NS ||
+        c->dedup_max_txs == 0 || c->n_namespaces > MP_MAX_NS ||
         (c->n_namespaces > 0 && c->namespaces == NULL)) {
         return false;
     }
@@ -219,7 +226,7 @@ static int sets_init(struct mp_pool *pool, const struct mp_config *c)
         rv = seq_hset_init_big(&pool->held_txs, own_slot_txs(c), c->hash_seed);
     }
     if (rv == 0) {
-        rv = seq_hset_init_big(&pool->win_txs, c->batch_max_txs, c->hash_seed);
+        rv = seq_hset_init_big(&pool->win_txs, c->dedup_max_txs, c->hash_seed);
     }
     if (rv == 0) {
         rv = seq_hset_init_big(&pool->win_batches, c->block_max_batches,

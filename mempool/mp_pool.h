@@ -6,12 +6,12 @@
  *
  * A block's entries are a function of the chain alone: of its payload,
  * the batches the payloads reference and the entries of the blocks of the
- * last dedup_heights heights below it (the dedup rule at
- * mp_pool_block_txs). The leader commits to them in the header's ns_root
- * when it proposes (mp_pool_block_txs over the uncommitted ancestors),
- * voters recompute them, and every replica gets the same ones again at
- * commit (mp_pool_commit), also after a restart that fed the window back
- * (mp_pool_restore_committed).
+ * last dedup_heights heights below it, or fewer heights where those hold
+ * more than dedup_max_txs entries (the dedup rule at mp_pool_block_txs). The
+ * leader commits to them in the header's ns_root when it proposes
+ * (mp_pool_block_txs over the uncommitted ancestors), voters recompute them,
+ * and every replica gets the same ones again at commit (mp_pool_commit), also
+ * after a restart that fed the window back (mp_pool_restore_committed).
  *
  * Pure like consensus/: no clock (now_ms is an argument), no randomness
  * (the hash seed arrives in the config), no socket, file, thread or output.
@@ -60,8 +60,8 @@ struct mp_namespace {
     uint32_t max_tx_size; /* Largest payload, >= 1. */
 };
 
-/* Limits. Every replica must use the same batch, block and dedup_heights
- * values: the check and commit rules depend on them. */
+/* Limits. Every replica must use the same batch, block, dedup_heights and
+ * dedup_max_txs values: the check and commit rules depend on them. */
 struct mp_config {
     uint32_t self;         /* This validator's id: the author of its batches. */
     uint32_t n_validators; /* 1..HS_MAX_VALIDATORS; authors are below it. */
@@ -91,9 +91,16 @@ struct mp_config {
                                       * >= batch_max_bytes. */
     uint32_t dedup_heights;          /* W >= 1: a block drops what the W
                                       * heights below it have as entries
-                                      * (mp_pool_block_txs); the pool keeps
-                                      * the entries and batch ids of the
-                                      * last W committed blocks. */
+                                      * (mp_pool_block_txs), */
+    uint32_t dedup_max_txs;          /* K >= 1: as far back as they have at
+                                      * most K entries in all. The pool
+                                      * keeps the entries and batch ids of
+                                      * the committed blocks the next one
+                                      * can need: at most W blocks and
+                                      * (unless one block alone has more) K
+                                      * entries, in a table sized for K at
+                                      * open, so that the window does not
+                                      * grow under load. */
     uint64_t hash_seed; /* Secret; keeps probe runs unpredictable (seq_hset.h).
                          * Outputs never depend on it. */
 };
@@ -104,8 +111,9 @@ enum mp_tx_state {
     MP_TX_PENDING,   /* Admitted earlier here and not committed, or in
                       * a held batch (ours or a peer's), and not
                       * committed within the window. */
-    MP_TX_COMMITTED, /* In a committed block within the window: at a
-                      * height above committed height - dedup_heights. */
+    MP_TX_COMMITTED, /* In a committed block within the window: at or
+                      * above the floor of committed height + 1, or the
+                      * last one (even with more than K entries). */
     MP_TX_UNKNOWN,   /* Neither (mp_pool_tx_state only). */
 };
 
@@ -302,10 +310,11 @@ int mp_pool_check_payload(const struct mp_pool *pool,
  * block's transactions in order (batch order, then order inside the
  * batch), dropping one whose tx_hash
  *   - appears earlier in the same block (the first occurrence wins), or
- *   - is an entry of the block at a height j with
- *     @height - dedup_heights <= j < @height: a committed one (remembered
- *     by the pool), or one of @ancestors (whose entries follow the same
- *     rule, from the lowest height up).
+ *   - is an entry of the block at a height j with floor <= j < @height: a
+ *     committed one (remembered by the pool), or one of @ancestors (whose
+ *     entries follow the same rule, from the lowest height up). floor is
+ *     the lowest height >= @height - dedup_heights such that the blocks
+ *     at floor .. @height - 1 have at most dedup_max_txs entries in all.
  * Every batch is taken in full, also one that a block below committed
  * already (a commit released it: it must be fetched again, like any batch
  * not held). Hence mp_pool_commit at @height returns the same entries once
@@ -340,8 +349,8 @@ int mp_pool_block_txs(const struct mp_pool *pool,
  * mp_pool_open), any height >= 1. *out is returned owned
  * (mp_block_txs_free): the entries mp_pool_block_txs gives for the block
  * with no ancestors left. The pool then remembers them and the batch ids
- * for the window, forgets what fell out of it (heights up to @height -
- * dedup_heights), releases the block's batches, takes the block's
+ * for the window, forgets what fell out of it (the heights below the floor
+ * of @height + 1), releases the block's batches, takes the block's
  * transactions out of the pending state and what the window has out of
  * the open batch, and makes @height the committed height. Returns 0;
  * SEQ_EINVAL for a wrong @height; SEQ_EBADMSG
@@ -362,7 +371,8 @@ int mp_pool_commit(struct mp_pool *pool,
  * committed; the order does not matter). Call it for the last
  * dedup_heights heights the chain committed, in ascending order, ending
  * with the last committed height (with @n 0 if that block is empty); the
- * pool then drops the same transactions as one that never restarted. No
+ * pool then drops the same transactions as one that never restarted (and
+ * forgets the same heights on the way). No
  * batch ids are restored: batches those blocks committed may be added
  * again (they are still deduplicated by their transactions). @height must
  * be above the committed height (any height >= 1 at committed height 0)

@@ -65,6 +65,7 @@ struct mp_pool {
     struct win_block *win_head, *win_tail; /* Owned list. */
     struct seq_hset win_txs;               /* -> struct win_block * */
     struct seq_hset win_batches;           /* -> struct win_block * */
+    size_t win_entries;                    /* Sum of the blocks' n_txs. */
     uint64_t committed_height;             /* 0: nothing yet. */
     struct mp_stats stats;
 };
@@ -76,6 +77,7 @@ struct mp_level {
     struct mp_batch **batches; /* Owned; NULL where the batch is not held. */
     size_t n;
     size_t n_missing; /* NULLs in batches. */
+    size_t n_entries; /* Set by the selection (mp_commit.c). */
 };
 
 /* The namespace @id, or NULL. */

@@ -61,7 +61,13 @@
 #define LOG_MOD "rollup"
 
 /* Protocol constants: every validator must use the same (R1). */
-#define DEDUP_HEIGHTS   1024
+#define DEDUP_HEIGHTS 1024
+/* The dedup window's entries (mp_pool.c (M3)): as many as one block can
+ * have, so that the window's table (2^21 slots, 100 MB) never grows. At
+ * 30,000 tx/s that is the last 35 s of transactions, 1,024 heights the
+ * last 10-60 s depending on the block rate; below about 10,000 tx/s the
+ * heights bound it. */
+#define DEDUP_MAX_TXS   (BLOCK_MAX_BATCHES * BATCH_MAX_TXS)
 #define BATCH_MAX_TXS   4096
 #define BATCH_MAX_BYTES (4u * 1024 * 1024)
 /* A namespace block must fit one client-port reply (SEQC_MAX_REPLY,
@@ -1678,6 +1684,7 @@ int net_rollup_open(struct net_node *node)
     cfg.block_max_batches = BLOCK_MAX_BATCHES;
     cfg.block_max_bytes = BLOCK_MAX_BYTES;
     cfg.dedup_heights = DEDUP_HEIGHTS;
+    cfg.dedup_max_txs = DEDUP_MAX_TXS;
     cfg.hash_seed = seed;
     rv = mp_pool_open(&cfg, &r->pool);
     if (rv != 0) {

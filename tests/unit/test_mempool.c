@@ -17,6 +17,7 @@
 #include "harness.h"
 #include "mp_batch.h"
 #include "mp_pool.h"
+#include "mp_pool_int.h" /* The window table's size. */
 #include "seq_alloc.h"
 #include "seq_err.h"
 #include "seq_hash.h"
@@ -50,6 +51,7 @@ static struct mp_config base_config(uint32_t self)
         .block_max_batches = 16,
         .block_max_bytes = 4096,
         .dedup_heights = 64,
+        .dedup_max_txs = 1u << 16,
         .hash_seed = 0x5eed,
     };
     return c;
@@ -1545,6 +1547,54 @@ static void assert_same_block(const struct mp_block_txs *a,
 
 /* W = 3: "t", an entry at height 1, is dropped from the block at
  * 1 + W (j = h - W counts) and kept at 2 + W (j = h - W - 1 does not). */
+/* K = 3 entries, W = 64 heights: "t" at height 1, then "a b" at 2 (3
+ * entries from 1 up), then "c" at 3, which pushes height 1 out of the
+ * window: 4 entries. "t" again at 4 is an entry again, and "a" dropped
+ * (height 2 is within 3 entries). The window's table keeps the size it
+ * had at open. */
+TEST(mempool, window_dedup_by_entries)
+{
+    static const char *const t[1] = { "t" };
+    static const char *const ab[2] = { "a", "b" };
+    static const char *const c1[1] = { "c" };
+    static const char *const ta[2] = { "t", "a" };
+    struct mp_config c = base_config(0);
+    struct mp_pool *pool;
+    struct mp_block_txs *got;
+    struct seq_hash ids[1];
+    struct seq_hash th = text_hash("t");
+    struct seq_hash tb = text_hash("b");
+    size_t table;
+
+    c.dedup_heights = 64;
+    c.dedup_max_txs = 3;
+    c.batch_max_txs = 8;
+    pool = pool_new(&c);
+    table = pool->win_txs.mask;
+    ids[0] = add_text(pool, 1, 1, t, 1);
+    mp_block_txs_free(commit_ids(pool, 1, ids, 1));
+    ids[0] = add_text(pool, 1, 2, ab, 2);
+    mp_block_txs_free(commit_ids(pool, 2, ids, 1));
+    ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_COMMITTED);
+    ASSERT_EQ(stats_of(pool).window_txs, 3);
+    ids[0] = add_text(pool, 1, 3, c1, 1);
+    mp_block_txs_free(commit_ids(pool, 3, ids, 1));
+    ASSERT_EQ(mp_pool_tx_state(pool, &th), MP_TX_UNKNOWN);
+    ASSERT_EQ(mp_pool_tx_state(pool, &tb), MP_TX_COMMITTED);
+    ASSERT_EQ(stats_of(pool).window_txs, 3);
+    ids[0] = add_text(pool, 2, 1, ta, 2);
+    got = commit_ids(pool, 4, ids, 1);
+    ASSERT_EQ(got->n_txs, 1);
+    ASSERT_EQ(got->n_dropped, 1);
+    assert_tx(&got->txs[0], NS_A, "t");
+    mp_block_txs_free(got);
+    /* Heights 3 and 4: "c", "t". */
+    ASSERT_EQ(stats_of(pool).window_txs, 2);
+    ASSERT_EQ(mp_pool_tx_state(pool, &tb), MP_TX_UNKNOWN);
+    ASSERT_EQ(pool->win_txs.mask, table);
+    mp_pool_free(pool);
+}
+
 TEST(mempool, window_dedup_by_height)
 {
     static const char *const t[1] = { "t" };
@@ -1937,14 +1987,33 @@ static void chain_propose(struct chain *ch)
     ch->top = h;
 }
 
+/* The model's floor for height @h (M3), by the definition: the lowest
+ * height >= @h - W from which the model's entries below @h are at most K,
+ * with the entries of every height below @h known. */
+static uint64_t chain_floor(const struct chain *ch, uint64_t h)
+{
+    uint64_t w = ch->config.dedup_heights;
+    uint64_t floor = h > w ? h - w : 1;
+
+    for (;; floor++) {
+        size_t total = 0;
+        uint64_t g;
+        for (g = floor; g < h; g++) {
+            total += ch->n_entries[g];
+        }
+        if (total <= ch->config.dedup_max_txs) {
+            return floor;
+        }
+    }
+}
+
 /* The model's entries for height @h, from its batches and the model's
  * entries below. */
 static size_t chain_model(const struct chain *ch,
                           uint64_t h,
                           struct seq_hash *out)
 {
-    uint64_t w = ch->config.dedup_heights;
-    uint64_t floor = h > w ? h - w : 1;
+    uint64_t floor = chain_floor(ch, h);
     size_t n = 0;
     size_t i;
     size_t j;
@@ -1975,7 +2044,7 @@ static size_t chain_model(const struct chain *ch,
 static void chain_commit(struct chain *ch)
 {
     uint64_t h = ch->committed + 1;
-    uint64_t w = ch->config.dedup_heights;
+    uint64_t floor;
     struct mp_block_txs *got = NULL;
     size_t len;
     uint8_t *p = chain_payload(ch, h, &len);
@@ -2003,13 +2072,19 @@ static void chain_commit(struct chain *ch)
     ch->proposed[h] = NULL;
     seq_free(p);
     ch->committed = h;
-    /* Committed exactly while an entry of the window's heights. */
+    /* Committed exactly while an entry of the window's heights: from the
+     * next height's floor, and the last block even if it alone has more
+     * than K entries. */
+    floor = chain_floor(ch, h + 1);
+    if (floor > h) {
+        floor = h;
+    }
     for (i = 0; i < CHAIN_TXS; i++) {
         struct seq_hash th = text_hash(chain_names[i]);
         bool in = false;
         uint64_t g;
         size_t e;
-        for (g = h > w ? h - w + 1 : 1; g <= h; g++) {
+        for (g = floor; g <= h; g++) {
             for (e = 0; e < ch->n_entries[g]; e++) {
                 in = in || seq_hash_eq(&ch->entries[g][e], &th);
             }
@@ -2043,6 +2118,11 @@ static void run_chain(uint64_t seed)
     seq_rng_seed(&ch.rng, seed);
     ch.config = base_config(0);
     ch.config.dedup_heights = (uint32_t)seq_rng_range(&ch.rng, 1, 4);
+    /* Entries cap from 1 (only the last block's, if that) to never. */
+    ch.config.dedup_max_txs =
+        seq_rng_below(&ch.rng, 4) == 0
+            ? 1u << 12
+            : (uint32_t)seq_rng_range(&ch.rng, 1, CHAIN_TXS);
     ch.config.max_batches_per_author = CHAIN_BATCHES;
     ch.config.hash_seed = seed;
     ch.pool = pool_new(&ch.config);
