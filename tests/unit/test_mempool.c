@@ -254,6 +254,9 @@ TEST(mempool, config_validation)
     c.namespaces = dup;
     c.n_namespaces = 2;
     ASSERT_ERR(mp_pool_open(&c, &pool), SEQ_EINVAL);
+    c = base_config(0);
+    c.dedup_max_txs = 0; /* The window must hold at least one entry. */
+    ASSERT_ERR(mp_pool_open(&c, &pool), SEQ_EINVAL);
     ASSERT_TRUE(pool == NULL);
 
     c = base_config(0);
