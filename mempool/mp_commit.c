@@ -120,17 +120,25 @@ static uint64_t lowest_height(const struct mp_pool *pool, uint64_t height)
     return height > w ? height - w : 0;
 }
 
-/* Whether the block at @height, remembered by the window after a commit
- * of it, falls out of the window when @b is pushed: W heights below, or
- * among the lowest blocks whose entries, with those of the blocks above
- * them and @b's, come to more than K (M3). */
-static bool falls_out(const struct mp_pool *pool,
-                      uint64_t height,
-                      size_t entries_from_it,
-                      const struct win_block *b)
+/* The lowest remembered block that stays in the window when @b is pushed
+ * (NULL: none), and in *keep the entries from it up. The blocks below it
+ * fall out: W heights below @b, or among the lowest blocks whose entries,
+ * with those of the blocks above them and @b's, come to more than K (M3). */
+static struct win_block *first_kept(const struct mp_pool *pool,
+                                    const struct win_block *b,
+                                    size_t *keep)
 {
-    return b->height - height >= pool->config.dedup_heights ||
-           entries_from_it + b->n_txs > pool->config.dedup_max_txs;
+    struct win_block *head = pool->win_head;
+    size_t entries = pool->win_entries;
+
+    while (head != NULL &&
+           (b->height - head->height >= pool->config.dedup_heights ||
+            entries + b->n_txs > pool->config.dedup_max_txs)) {
+        entries -= head->n_txs;
+        head = head->next;
+    }
+    *keep = entries;
+    return head;
 }
 
 /* A block to remember, with room for @n_txs entries and @n_batches ids
@@ -163,14 +171,10 @@ static struct win_block *win_block_new(uint64_t height,
  * 1,024 heights at 30,000 tx/s). */
 static int window_reserve(struct mp_pool *pool, const struct win_block *b)
 {
-    const struct win_block *head = pool->win_head;
-    size_t keep = pool->win_entries;
+    size_t keep;
     int rv;
 
-    while (head != NULL && falls_out(pool, head->height, keep, b)) {
-        keep -= head->n_txs;
-        head = head->next;
-    }
+    (void)first_kept(pool, b, &keep);
     rv = seq_hset_reserve(&pool->win_txs, keep + b->n_txs);
 
     if (rv == 0) {
@@ -217,14 +221,17 @@ static void window_evict(struct mp_pool *pool)
  * block above it can need: those below the floor of its height + 1. */
 static void window_push(struct mp_pool *pool, struct win_block *b)
 {
+    const struct win_block *stay;
+    size_t keep;
     size_t i;
     int rv;
 
     assert(b->height > pool->committed_height);
-    while (pool->win_head != NULL &&
-           falls_out(pool, pool->win_head->height, pool->win_entries, b)) {
+    stay = first_kept(pool, b, &keep);
+    while (pool->win_head != stay) {
         window_evict(pool);
     }
+    assert(pool->win_entries == keep);
     pool->win_entries += b->n_txs;
     if (pool->win_tail == NULL) {
         pool->win_head = b;
