@@ -336,6 +336,42 @@ err:
     return SEQ_ENOMEM;
 }
 
+int mp_batch_views(const uint8_t *buf,
+                   size_t len,
+                   const struct mp_batch_limits *limits,
+                   struct mp_tx **out,
+                   size_t *n)
+{
+    struct mp_batch hdr = { 0 };
+    struct mp_tx *txs;
+    size_t off = MP_BATCH_HEADER_LEN;
+    size_t i;
+    int rv;
+
+    rv = check_batch(buf, len, limits, &hdr);
+    if (rv != 0) {
+        return rv;
+    }
+    txs = seq_calloc(hdr.n_txs, sizeof *txs);
+    if (txs == NULL) {
+        return SEQ_ENOMEM;
+    }
+    /* check_batch() has walked these bytes: the reads below are in bounds. */
+    for (i = 0; i < hdr.n_txs; i++) {
+        struct cursor c = { .p = buf + off, .left = len - off, .ok = true };
+
+        txs[i].ns = take_be(&c, 8);
+        txs[i].len = (uint32_t)take_be(&c, 4);
+        txs[i].payload = buf + off + MP_TX_HEADER_LEN;
+        txs[i].index = (uint32_t)i;
+        off += MP_TX_HEADER_LEN + txs[i].len;
+    }
+    assert(off == len);
+    *out = txs;
+    *n = hdr.n_txs;
+    return SEQ_OK;
+}
+
 void mp_batch_free(struct mp_batch *batch)
 {
     if (batch == NULL) {
@@ -381,6 +417,8 @@ void mp_batch_tx(const struct mp_batch *batch, size_t i, struct mp_tx *out)
     out->payload = batch->data + ref->off;
     out->len = ref->len;
     out->hash = ref->hash;
+    out->index = (uint32_t)i;
+    out->batch = 0;
 }
 
 int mp_payload_encode(const struct seq_hash *ids,

@@ -54,6 +54,9 @@ struct mp_tx {
     const uint8_t *payload;
     size_t len;
     struct seq_hash hash; /* tx_hash, as above. */
+    uint32_t index;       /* Its position in its batch. */
+    uint32_t batch; /* In a block's entries (mp_block_txs): the position of
+                     * its batch in the block payload; otherwise 0. */
 };
 
 /* What a decoder accepts; anything beyond is SEQ_EBADMSG. */
@@ -83,6 +86,18 @@ int mp_batch_decode(const uint8_t *buf,
                     size_t len,
                     const struct mp_batch_limits *limits,
                     struct mp_batch **out);
+
+/* The transactions of an encoded batch as views into @buf (borrowed, and
+ * the views with it), in order, without hashing them: each hash is left
+ * zero. For reading back a batch this validator stored, where only the
+ * payloads are wanted. The layout and @limits are checked as
+ * mp_batch_decode checks them. On success *out (seq_free) and *n are set;
+ * otherwise they are untouched. Returns 0, SEQ_EBADMSG, SEQ_ENOMEM. */
+int mp_batch_views(const uint8_t *buf,
+                   size_t len,
+                   const struct mp_batch_limits *limits,
+                   struct mp_tx **out,
+                   size_t *n);
 
 /* Canonical bytes of @batch, returned owned in *out (seq_free), with the
  * length in *out_len. Returns 0 or SEQ_ENOMEM (outputs untouched). */

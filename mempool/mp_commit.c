@@ -484,6 +484,7 @@ static int select_entries(const struct mp_pool *pool, struct select_work *w)
                     seq_hset_prefetch(&pool->win_txs, ahead, false);
                 }
                 mp_batch_tx(batch, k, &tx);
+                tx.batch = (uint32_t)j;
                 if (is_block) {
                     w->txs[n++] = tx;
                 }

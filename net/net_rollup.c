@@ -32,8 +32,17 @@
  *      block's certified child and the child's QC (recorded by the
  *      commit_cert hook, keyed by the directly committed height).
  *
+ * (R5) Stored once. A namespace's entries at a height are references into
+ *      the block's batches (net_nsval.h), which every validator keeps
+ *      anyway (R2), not the payloads again: a transaction's bytes reach
+ *      the disk once per validator (DESIGN §10), half of what they did.
+ *      Reading resolves them through the height's block payload; the
+ *      batches of the last height read are kept, since a stream of K
+ *      namespaces reads K values at each height. Values written before
+ *      R5 hold the payloads, and are still read.
+ *
  * Store records written here (all integers big-endian):
- *   ns (N >= 1, h)   u32 count, then per entry u32 len, payload
+ *   ns (N >= 1, h)   the entries' references (R5, net_nsval.h)
  *   ns (0, h)        the block's namespace leaves: u32 n, then per leaf
  *                    u64 ns_id, 32-byte entries_hash (ascending ids)
  *   tx[tx_hash]      u8 1, u64 height, u64 ns, u32 index
@@ -51,6 +60,7 @@
 #include "mp_batch.h"
 #include "mp_pool.h"
 #include "net_node_int.h"
+#include "net_nsval.h"
 #include "seq_alloc.h"
 #include "seq_err.h"
 #include "seq_log.h"
@@ -145,6 +155,20 @@ struct net_rollup {
     bool batches_arrived; /* Since the last on_payload_ready. */
     uint64_t served_bytes[HS_MAX_VALIDATORS]; /* This turn, per peer. */
     struct rollup_stats stats;
+    /* The batches of the height whose entries were read last (R5). */
+    struct {
+        uint64_t height; /* 0: none. */
+        struct seq_hash *ids;
+        struct read_batch *batches; /* ids' order; read when first needed. */
+        size_t n;
+    } read;
+};
+
+/* A batch read back from the store, with its transactions as views. */
+struct read_batch {
+    void *buf;
+    struct mp_tx *txs;
+    size_t n_txs;
 };
 
 /* ---- Small encoders ------------------------------------------------------ */
@@ -202,54 +226,177 @@ static int meta_put_u64(struct store *s, const char *key, uint64_t v)
     return store_put_meta(s, key, buf, sizeof buf);
 }
 
-/* Decoded namespace entries: views into @buf. */
+/* A namespace's entries at a height (entries_load): views into the
+ * value read or into the batches kept in r->read. */
 struct entries {
     uint32_t n;
-    struct seqc_tx *txs; /* seq_malloc'ed array; payload views into buf */
+    struct seqc_tx *txs; /* seq_malloc'ed array of views. */
+    void *val;           /* The stored value (seq_free). */
 };
 
-static int entries_decode(uint64_t ns,
-                          const uint8_t *buf,
-                          size_t len,
-                          struct entries *out)
+static void entries_free(struct entries *e)
 {
-    size_t pos = 4, i;
-    uint32_t n;
+    seq_free(e->txs);
+    seq_free(e->val);
+    memset(e, 0, sizeof *e);
+}
 
-    memset(out, 0, sizeof *out);
-    if (len < 4) {
-        return SEQ_ECORRUPT;
+static void read_forget(struct net_rollup *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->read.n; i++) {
+        seq_free(r->read.batches[i].buf);
+        seq_free(r->read.batches[i].txs);
     }
-    n = get_u32(buf);
-    if (n == 0 || n > (len - 4) / 4) {
-        return SEQ_ECORRUPT;
+    seq_free(r->read.batches);
+    seq_free(r->read.ids);
+    memset(&r->read, 0, sizeof r->read);
+}
+
+/* Points r->read at the batches of committed @height (none read yet). */
+static int read_height(struct net_node *node, uint64_t height)
+{
+    struct net_rollup *r = node->rollup;
+    struct seq_hash id;
+    struct hs_block b;
+    int rv;
+
+    if (r->read.height == height && height != 0) {
+        return SEQ_OK;
     }
-    out->txs = seq_calloc(n, sizeof *out->txs);
-    if (out->txs == NULL) {
+    read_forget(r);
+    rv = store_get_commit(node->store, height, &id);
+    if (rv == 0) {
+        rv = store_get_block(node->store, &id, &b);
+    }
+    if (rv != 0) {
+        return rv == SEQ_ENOTFOUND ? SEQ_ECORRUPT : rv;
+    }
+    rv = b.payload_len == 0
+             ? SEQ_ECORRUPT
+             : mp_payload_decode(b.payload, b.payload_len, BLOCK_MAX_BATCHES,
+                                 &r->read.ids, &r->read.n);
+    hs_block_free(&b);
+    if (rv != 0) {
+        return rv == SEQ_ENOMEM ? rv : SEQ_ECORRUPT;
+    }
+    r->read.batches = seq_calloc(r->read.n, sizeof *r->read.batches);
+    if (r->read.batches == NULL) {
+        read_forget(r);
         return SEQ_ENOMEM;
     }
-    for (i = 0; i < n; i++) {
-        uint32_t l;
-        if (len - pos < 4) {
-            break;
-        }
-        l = get_u32(buf + pos);
-        pos += 4;
-        if (l > len - pos) {
-            break;
-        }
-        out->txs[i].ns = ns;
-        out->txs[i].payload = buf + pos;
-        out->txs[i].len = l;
-        pos += l;
-    }
-    if (i != n || pos != len) {
-        seq_free(out->txs);
-        out->txs = NULL;
+    r->read.height = height;
+    return SEQ_OK;
+}
+
+/* The transactions of the batch at @pos of r->read's block. */
+static int read_batch(struct net_node *node,
+                      uint32_t pos,
+                      const struct read_batch **out)
+{
+    static const struct mp_batch_limits any = {
+        .max_txs = BATCH_MAX_TXS,
+        .max_bytes = UINT32_MAX,
+        .max_tx_size = UINT32_MAX,
+    };
+    struct read_batch *rb;
+    size_t len = 0;
+    int rv;
+
+    if (pos >= node->rollup->read.n) {
         return SEQ_ECORRUPT;
     }
-    out->n = n;
+    rb = &node->rollup->read.batches[pos];
+    if (rb->buf == NULL) {
+        rv = store_get_batch(node->store, &node->rollup->read.ids[pos],
+                             &rb->buf, &len);
+        if (rv == 0 && rb->buf == NULL) {
+            rv = SEQ_ECORRUPT; /* Empty: no batch is. */
+        }
+        if (rv == 0) {
+            rv = mp_batch_views(rb->buf, len, &any, &rb->txs, &rb->n_txs);
+        }
+        if (rv != 0) {
+            seq_free(rb->buf);
+            rb->buf = NULL;
+            return rv == SEQ_ENOMEM ? rv : SEQ_ECORRUPT;
+        }
+    }
+    *out = rb;
     return SEQ_OK;
+}
+
+/* Resolves references (R5) into views of r->read's batches. */
+static int entries_resolve(struct net_node *node,
+                           uint64_t ns,
+                           uint64_t height,
+                           const struct net_nsref *refs,
+                           uint32_t n,
+                           struct seqc_tx *txs)
+{
+    uint32_t i;
+    int rv;
+
+    rv = read_height(node, height);
+    for (i = 0; rv == 0 && i < n; i++) {
+        const struct read_batch *rb;
+        const struct mp_tx *tx;
+
+        rv = read_batch(node, refs[i].batch, &rb);
+        if (rv != 0) {
+            break;
+        }
+        if (refs[i].index >= rb->n_txs) {
+            return SEQ_ECORRUPT;
+        }
+        tx = &rb->txs[refs[i].index];
+        if (tx->ns != ns) {
+            return SEQ_ECORRUPT;
+        }
+        txs[i].ns = ns;
+        txs[i].payload = tx->payload;
+        txs[i].len = tx->len;
+    }
+    return rv;
+}
+
+/* The entries of @ns at committed @height into *e (entries_free), in
+ * either stored form (R5). Views stay valid until the next call or
+ * entries_free, whichever comes first. Returns 0, SEQ_ENOTFOUND (no
+ * entries at that height), SEQ_ECORRUPT, SEQ_ENOMEM, or a store error. */
+static int entries_load(struct net_node *node,
+                        uint64_t ns,
+                        uint64_t height,
+                        struct entries *e)
+{
+    struct net_nsref *refs = NULL;
+    size_t len = 0;
+    int rv;
+
+    memset(e, 0, sizeof *e);
+    rv = store_get_ns(node->store, ns, height, &e->val, &len);
+    if (rv != 0) {
+        return rv;
+    }
+    if (e->val == NULL) {
+        rv = SEQ_ECORRUPT;
+    } else if (!net_nsval_is_refs(e->val, len)) {
+        rv = net_nsval_decode_payloads(ns, e->val, len, &e->txs, &e->n);
+    } else {
+        rv = net_nsval_decode_refs(e->val, len, &refs, &e->n);
+        if (rv == 0) {
+            e->txs = seq_calloc(e->n, sizeof *e->txs);
+            rv = e->txs == NULL
+                     ? SEQ_ENOMEM
+                     : entries_resolve(node, ns, height, refs, e->n, e->txs);
+        }
+        seq_free(refs);
+    }
+    if (rv != 0) {
+        entries_free(e);
+    }
+    return rv;
 }
 
 /* ---- Blocks we may need as ancestors ------------------------------------- */
@@ -864,24 +1011,14 @@ static int stage_entries(struct net_node *node,
 
     for (i = 0; rv == 0 && i < txs->n_ns; i++) {
         const struct mp_ns_slice *s = &txs->ns[i];
-        size_t pos = 4;
 
-        size = 4;
-        for (j = 0; j < s->n_txs; j++) {
-            size += 4 + s->txs[j].len;
-        }
+        size = net_nsval_refs_len(s->n_txs);
         buf = seq_malloc(size);
         if (buf == NULL) {
             return SEQ_ENOMEM;
         }
-        put_u32(buf, (uint32_t)s->n_txs);
+        net_nsval_encode_refs(s->txs, s->n_txs, buf);
         for (j = 0; j < s->n_txs; j++) {
-            put_u32(buf + pos, (uint32_t)s->txs[j].len);
-            pos += 4;
-            if (s->txs[j].len > 0) {
-                memcpy(buf + pos, s->txs[j].payload, s->txs[j].len);
-            }
-            pos += s->txs[j].len;
             rec[0] = 1;
             put_u64(rec + 1, height);
             put_u64(rec + 9, s->ns);
@@ -1432,18 +1569,13 @@ static int load_entries(struct net_node *node,
                         struct seqc_nsblock *out)
 {
     struct entries e;
-    void *val = NULL;
-    size_t len = 0, i;
+    size_t i;
     int rv;
 
-    rv = store_get_ns(node->store, ns, height, &val, &len);
+    rv = entries_load(node, ns, height, &e);
     if (rv == SEQ_ENOTFOUND) {
         return SEQ_OK;
     }
-    if (rv != 0) {
-        return rv;
-    }
-    rv = entries_decode(ns, val, len, &e);
     if (rv == 0) {
         out->entries = seq_calloc(e.n, sizeof *out->entries);
         if (out->entries == NULL) {
@@ -1462,8 +1594,7 @@ static int load_entries(struct net_node *node,
         seqc_tx_hash(ns, en->payload, en->len, &en->tx_hash);
         out->n_entries = i + 1;
     }
-    seq_free(e.txs);
-    seq_free(val);
+    entries_free(&e);
     return rv;
 }
 
@@ -1596,36 +1727,27 @@ static int restore_window(struct net_node *node)
         for (i = 0; rv == 0 && i < node->genesis.n_namespaces; i++) {
             uint64_t ns = node->genesis.namespaces[i].id;
             struct entries e;
-            void *val = NULL;
-            size_t len = 0, j;
+            size_t j;
 
-            rv = store_get_ns(node->store, ns, h, &val, &len);
+            rv = entries_load(node, ns, h, &e);
             if (rv == SEQ_ENOTFOUND) {
                 rv = 0;
                 continue;
-            }
-            if (rv == 0) {
-                rv = entries_decode(ns, val, len, &e);
             }
             if (rv == 0 && n + e.n > cap) {
                 size_t c = (n + e.n) * 2;
                 struct seq_hash *p = seq_realloc(hashes, c * sizeof *p);
                 if (p == NULL) {
                     rv = SEQ_ENOMEM;
-                    seq_free(e.txs);
                 } else {
                     hashes = p;
                     cap = c;
                 }
             }
-            if (rv == 0) {
-                for (j = 0; j < e.n; j++) {
-                    mp_tx_hash(ns, e.txs[j].payload, e.txs[j].len,
-                               &hashes[n++]);
-                }
-                seq_free(e.txs);
+            for (j = 0; rv == 0 && j < e.n; j++) {
+                mp_tx_hash(ns, e.txs[j].payload, e.txs[j].len, &hashes[n++]);
             }
-            seq_free(val);
+            entries_free(&e);
         }
         if (rv == 0) {
             rv = mp_pool_restore_committed(r->pool, h, hashes, n);
@@ -1764,6 +1886,7 @@ void net_rollup_close(struct net_node *node)
     seq_free(r->commits);
     seq_free(r->wanted);
     seq_free(r->stats.ns_txs);
+    read_forget(r);
     seq_free(r);
     node->rollup = NULL;
 }

@@ -606,11 +606,32 @@ TEST(mempool, batch_round_trip_many)
     mp_pool_free(pool);
 }
 
+/* mp_batch_decode's answer, which mp_batch_views must give too; when both
+ * accept, the views are the decoded transactions without their hashes. */
 static int decode_rv(const uint8_t *buf, size_t len)
 {
     struct mp_batch *d = NULL;
+    struct mp_tx *views = NULL;
+    size_t n = 0;
+    size_t i;
     int rv = mp_batch_decode(buf, len, &test_limits, &d);
 
+    ASSERT_EQ(mp_batch_views(buf, len, &test_limits, &views, &n), rv);
+    if (rv == 0) {
+        ASSERT_EQ(n, mp_batch_count(d));
+        for (i = 0; i < n; i++) {
+            struct mp_tx tx;
+            mp_batch_tx(d, i, &tx);
+            ASSERT_EQ(views[i].ns, tx.ns);
+            ASSERT_EQ(views[i].len, tx.len);
+            /* Views into @buf, not copies. */
+            ASSERT_TRUE(views[i].payload >= buf &&
+                        views[i].payload + views[i].len <= buf + len);
+            ASSERT_MEMEQ(views[i].payload, tx.payload, tx.len);
+            ASSERT_EQ(views[i].index, i);
+        }
+    }
+    seq_free(views);
     mp_batch_free(d);
     return rv;
 }
@@ -696,6 +717,7 @@ TEST(mempool, batch_decode_survives_corruption)
             n = (size_t)seq_rng_below(&rng, len + 1);
         }
         rv = mp_batch_decode(bad, n, &test_limits, &d);
+        ASSERT_EQ(decode_rv(bad, n), rv); /* And the views agree. */
         if (rv == 0) {
             uint8_t *again;
             size_t len2;
@@ -1537,6 +1559,8 @@ static void assert_same_block(const struct mp_block_txs *a,
         ASSERT_EQ(a->txs[i].ns, b->txs[i].ns);
         ASSERT_EQ(a->txs[i].len, b->txs[i].len);
         ASSERT_MEMEQ(a->txs[i].payload, b->txs[i].payload, a->txs[i].len);
+        ASSERT_EQ(a->txs[i].batch, b->txs[i].batch);
+        ASSERT_EQ(a->txs[i].index, b->txs[i].index);
     }
     for (i = 0; i < a->n_ns; i++) {
         ASSERT_EQ(a->ns[i].ns, b->ns[i].ns);
@@ -1544,6 +1568,8 @@ static void assert_same_block(const struct mp_block_txs *a,
         for (j = 0; j < a->ns[i].n_txs; j++) {
             ASSERT_TRUE(
                 seq_hash_eq(&a->ns[i].txs[j].hash, &b->ns[i].txs[j].hash));
+            ASSERT_EQ(a->ns[i].txs[j].batch, b->ns[i].txs[j].batch);
+            ASSERT_EQ(a->ns[i].txs[j].index, b->ns[i].txs[j].index);
         }
     }
 }
@@ -2044,6 +2070,31 @@ static size_t chain_model(const struct chain *ch,
     return n;
 }
 
+/* @tx is where its batch and index say (what the validator stores
+ * instead of the payload, net_rollup.c (R5)): read back from the bytes of
+ * the batch at that position of height @h's payload, as the validator
+ * reads them. */
+static void assert_resolves(const struct chain *ch,
+                            uint64_t h,
+                            const struct mp_tx *tx)
+{
+    struct mp_tx *views = NULL;
+    size_t n = 0;
+    size_t b;
+
+    ASSERT_LT(tx->batch, ch->n_batch_of[h]);
+    b = ch->batch_of[h][tx->batch];
+    ASSERT_OK(
+        mp_batch_views(ch->raw[b], ch->raw_len[b], &test_limits, &views, &n));
+    ASSERT_EQ(n, ch->n_txs[b]);
+    ASSERT_LT(tx->index, n);
+    ASSERT_EQ(views[tx->index].index, tx->index);
+    ASSERT_EQ(views[tx->index].ns, tx->ns);
+    ASSERT_EQ(views[tx->index].len, tx->len);
+    ASSERT_MEMEQ(views[tx->index].payload, tx->payload, tx->len);
+    seq_free(views);
+}
+
 static void chain_commit(struct chain *ch)
 {
     uint64_t h = ch->committed + 1;
@@ -2069,6 +2120,13 @@ static void chain_commit(struct chain *ch)
     ASSERT_EQ(got->n_txs, ch->n_entries[h]);
     for (i = 0; i < got->n_txs; i++) {
         ASSERT_TRUE(seq_hash_eq(&got->txs[i].hash, &ch->entries[h][i]));
+        assert_resolves(ch, h, &got->txs[i]);
+    }
+    for (i = 0; i < got->n_ns; i++) {
+        size_t j;
+        for (j = 0; j < got->ns[i].n_txs; j++) {
+            assert_resolves(ch, h, &got->ns[i].txs[j]);
+        }
     }
     mp_block_txs_free(got);
     mp_block_txs_free(ch->proposed[h]);
