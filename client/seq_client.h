@@ -195,6 +195,22 @@ int seqc_verify(const struct seqc_genesis *g,
                 const struct seqc_nsblock *b,
                 char errmsg[SEQ_ERRMSG_LEN]);
 
+/* A memory of QCs whose signatures all verified, for a caller that
+ * follows several namespaces of one chain: the namespace blocks of one
+ * height carry the same child QC, and so do heights one child commits
+ * together, so all but the first skip the signature checks (most of the
+ * cost of seqc_verify). An entry is a digest of exactly what was checked:
+ * the vote digest (chain id, epoch, round, block id) and each signer's
+ * genesis key and signature, so a QC with any signature, signer or key
+ * changed never matches. Every other check runs each time. Zero it to
+ * start; share it between the followers of one thread (it has no lock). */
+#define SEQC_QC_CACHE 16
+struct seqc_qc_cache {
+    struct seq_hash ok[SEQC_QC_CACHE];
+    uint32_t n, next;
+    uint64_t hits; /* Signature checks skipped, for reports. */
+};
+
 /* Continuity across a stream of one namespace. Start it at the first
  * height wanted, and, when resuming, with the id of the last header
  * applied (has_prev). */
@@ -203,12 +219,13 @@ struct seqc_follow {
     uint64_t next_height;
     bool has_prev;
     struct seq_hash prev_id; /* id(chain[0]) of the last block accepted. */
+    struct seqc_qc_cache *qc_cache; /* Optional (NULL: none), borrowed. */
 };
 
-/* seqc_verify, then: b->ns == f->ns, b->height == f->next_height, and
- * chain[0].parent_id == f->prev_id when has_prev. On 0, @f advances (next
- * height, prev id = id(chain[0])). SEQ_EBADMSG with errmsg otherwise, @f
- * unchanged. */
+/* seqc_verify (with f->qc_cache, if set), then: b->ns == f->ns, b->height
+ * == f->next_height, and chain[0].parent_id == f->prev_id when has_prev.
+ * On 0, @f advances (next height, prev id = id(chain[0])). SEQ_EBADMSG
+ * with errmsg otherwise, @f unchanged. */
 int seqc_follow_check(struct seqc_follow *f,
                       const struct seqc_genesis *g,
                       const struct seqc_nsblock *b,

@@ -25,7 +25,11 @@
  *      behind an empty list.
  * (V4) Continuity (seqc_follow_check) is what makes withholding visible:
  *      heights arrive one by one, empty ones included, and each chain[0]
- *      names its predecessor's id. */
+ *      names its predecessor's id.
+ * (V5) A QC cache (struct seqc_qc_cache) only ever skips the signature
+ *      checks of (V2), for a QC whose digest, signers, keys and
+ *      signatures all match one that passed them; the checks of its
+ *      fields, signers and quorum run every time before the lookup. */
 
 #define _POSIX_C_SOURCE 200809L /* pthread_once */
 
@@ -122,14 +126,62 @@ static bool sig_valid(const uint8_t pubkey[32],
                                        &parsed);
 }
 
-/* (V2): child_qc certifies @child_id in child's round, with a quorum. */
+/* (V5) The cache key of @qc with vote @digest under @g. */
+static void qc_key(const struct seqc_genesis *g,
+                   const struct seqc_qc *qc,
+                   const struct seq_hash *digest,
+                   struct seq_hash *out)
+{
+    struct seq_sha256_ctx ctx;
+    uint32_t i;
+
+    seq_sha256_init(&ctx);
+    seq_sha256_update(&ctx, "SEQC-QC-OK-v1", 13);
+    seq_sha256_update(&ctx, digest->bytes, SEQ_HASH_LEN);
+    seq_sha256_u32(&ctx, qc->n_sigs);
+    for (i = 0; i < qc->n_sigs; i++) {
+        seq_sha256_u32(&ctx, qc->sigs[i].signer);
+        seq_sha256_update(&ctx, g->pubkeys[qc->sigs[i].signer], 32);
+        seq_sha256_update(&ctx, qc->sigs[i].sig, 64);
+    }
+    seq_sha256_final(&ctx, out);
+}
+
+static bool cache_has(const struct seqc_qc_cache *c, const struct seq_hash *k)
+{
+    uint32_t i;
+
+    for (i = 0; c != NULL && i < c->n && i < SEQC_QC_CACHE; i++) {
+        if (seq_hash_eq(&c->ok[i], k)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void cache_add(struct seqc_qc_cache *c, const struct seq_hash *k)
+{
+    if (c == NULL) {
+        return;
+    }
+    c->next %= SEQC_QC_CACHE;
+    c->ok[c->next++] = *k;
+    if (c->n < SEQC_QC_CACHE) {
+        c->n++;
+    }
+}
+
+/* (V2): child_qc certifies @child_id in child's round, with a quorum;
+ * (V5) with @cache (optional). */
 static int check_qc(const struct seqc_genesis *g,
                     const struct seqc_qc *qc,
                     const struct seq_header *child,
                     const struct seq_hash *child_id,
+                    struct seqc_qc_cache *cache,
                     char *errmsg)
 {
     struct seq_hash digest;
+    struct seq_hash key;
     uint64_t seen = 0;
     uint32_t need = quorum(g->n_validators);
     uint32_t i;
@@ -162,6 +214,13 @@ static int check_qc(const struct seqc_genesis *g,
         seen |= (uint64_t)1 << signer;
     }
     seq_vote_digest(&g->chain_id, qc->epoch, qc->round, child_id, &digest);
+    if (cache != NULL) {
+        qc_key(g, qc, &digest, &key);
+        if (cache_has(cache, &key)) {
+            cache->hits++;
+            return SEQ_OK;
+        }
+    }
     for (i = 0; i < qc->n_sigs; i++) {
         const struct seqc_qc_sig *s = &qc->sigs[i];
 
@@ -169,6 +228,9 @@ static int check_qc(const struct seqc_genesis *g,
             return refuse(errmsg, "child_qc", "bad signature from signer %u",
                           s->signer);
         }
+    }
+    if (cache != NULL) {
+        cache_add(cache, &key);
     }
     return SEQ_OK;
 }
@@ -282,9 +344,10 @@ static int check_namespace(const struct seqc_nsblock *b, char *errmsg)
     return SEQ_OK;
 }
 
-int seqc_verify(const struct seqc_genesis *g,
-                const struct seqc_nsblock *b,
-                char errmsg[SEQ_ERRMSG_LEN])
+static int verify(const struct seqc_genesis *g,
+                  const struct seqc_nsblock *b,
+                  struct seqc_qc_cache *cache,
+                  char *errmsg)
 {
     struct seq_hash child_id;
     int rv;
@@ -297,12 +360,19 @@ int seqc_verify(const struct seqc_genesis *g,
     }
     rv = check_chain(g, b, &child_id, errmsg);
     if (rv == 0) {
-        rv = check_qc(g, &b->child_qc, &b->child, &child_id, errmsg);
+        rv = check_qc(g, &b->child_qc, &b->child, &child_id, cache, errmsg);
     }
     if (rv == 0) {
         rv = check_namespace(b, errmsg);
     }
     return rv;
+}
+
+int seqc_verify(const struct seqc_genesis *g,
+                const struct seqc_nsblock *b,
+                char errmsg[SEQ_ERRMSG_LEN])
+{
+    return verify(g, b, NULL, errmsg);
 }
 
 int seqc_follow_check(struct seqc_follow *f,
@@ -314,7 +384,7 @@ int seqc_follow_check(struct seqc_follow *f,
 
     assert(f != NULL);
 
-    rv = seqc_verify(g, b, errmsg);
+    rv = verify(g, b, f->qc_cache, errmsg);
     if (rv != 0) {
         return rv;
     }

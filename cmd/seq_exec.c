@@ -142,6 +142,7 @@ struct exec {
     uint64_t saved_ms;
     unsigned group; /* Blocks applied since the last persist (E6). */
     struct seqc_follow follow;
+    struct seqc_qc_cache qc_cache; /* Heights one child commits share it. */
     struct exec_log log;
     struct seqctl_testnet testnet;
 };
@@ -499,6 +500,7 @@ static int state_load(struct exec *x)
     x->follow.next_height = s.height + 1;
     x->follow.has_prev = s.height > 0;
     x->follow.prev_id = s.block_id;
+    x->follow.qc_cache = &x->qc_cache;
     return SEQCTL_OK;
 }
 

@@ -148,6 +148,7 @@ struct bench {
     uint32_t inflight[MAX_NODES];
     uint32_t next_node;
     struct bench_sub subs[SEQC_MAX_NAMESPACES];
+    struct seqc_qc_cache qc_cache; /* Shared by subs[]: one QC per height. */
     struct bench_table table;
     struct bench_msg *msgs;
     size_t n_msgs;
@@ -453,6 +454,7 @@ static int subscribe_all(struct bench *b, uint64_t from)
         }
         s->follow.ns = b->ns[i];
         s->follow.next_height = from;
+        s->follow.qc_cache = &b->qc_cache;
         s->outstanding = SUB_CREDITS;
     }
     return SEQCTL_OK;

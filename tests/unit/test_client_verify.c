@@ -890,4 +890,116 @@ TEST(client_verify, refuses_block_of_another_chain)
     seqc_nsblock_free(&b);
 }
 
+/* ------------------------------------------------------------------------
+ * The QC cache (V5)
+ * ------------------------------------------------------------------------ */
+
+/* Follows @b's namespace from @b's height with @cache; the answer. */
+static int follow_with(struct seqc_qc_cache *cache,
+                       const struct seqc_genesis *g,
+                       const struct seqc_nsblock *b,
+                       char errmsg[SEQ_ERRMSG_LEN])
+{
+    struct seqc_follow f;
+
+    memset(&f, 0, sizeof f);
+    f.ns = b->ns;
+    f.next_height = b->height;
+    f.qc_cache = cache;
+    return seqc_follow_check(&f, g, b, errmsg);
+}
+
+/* The namespace blocks of one height share their QC: the second skips the
+ * signature checks. A QC with one signature, signer or key changed is
+ * checked in full and refused, and the other checks still run on a QC the
+ * cache knows. */
+TEST(client_verify, qc_cache_skips_only_the_same_qc)
+{
+    char errmsg[SEQ_ERRMSG_LEN] = "";
+    struct seqc_qc_cache cache;
+    struct spec s = spec_default();
+    struct seqc_genesis other;
+    struct seqc_nsblock b1;
+    struct seqc_nsblock b9;
+
+    memset(&cache, 0, sizeof cache);
+    block_make(&b1, 1, &s);
+    block_make(&b9, 9, &s);
+    ASSERT_OK(follow_with(&cache, &genesis, &b1, errmsg));
+    ASSERT_EQ(cache.hits, 0u);
+    ASSERT_OK(follow_with(&cache, &genesis, &b9, errmsg));
+    ASSERT_EQ(cache.hits, 1u);
+
+    /* One signature forged. */
+    b9.child_qc.sigs[1].sig[10] ^= 0x01;
+    ASSERT_ERR(follow_with(&cache, &genesis, &b9, errmsg), SEQ_EBADMSG);
+    ASSERT_CONTAINS(errmsg, "bad signature from signer 1");
+    b9.child_qc.sigs[1].sig[10] ^= 0x01;
+    /* A valid signature under another signer's index. */
+    b9.child_qc.sigs[2].signer = 3;
+    ASSERT_ERR(follow_with(&cache, &genesis, &b9, errmsg), SEQ_EBADMSG);
+    ASSERT_CONTAINS(errmsg, "bad signature from signer 3");
+    b9.child_qc.sigs[2].signer = 2;
+    /* The same QC under a genesis where signer 0 has another key. */
+    other = genesis;
+    memcpy(other.pubkeys[0], genesis.pubkeys[3], 32);
+    ASSERT_ERR(follow_with(&cache, &other, &b9, errmsg), SEQ_EBADMSG);
+    ASSERT_CONTAINS(errmsg, "bad signature from signer 0");
+    /* ... and under one that wants more signers. */
+    other = genesis;
+    other.n_validators = 5; /* Quorum 4. */
+    ASSERT_ERR(follow_with(&cache, &other, &b9, errmsg), SEQ_EBADMSG);
+    ASSERT_CONTAINS(errmsg, "3 signatures");
+    /* A tampered entry under the known QC. */
+    b1.entries[0].payload[0] ^= 0x01;
+    ASSERT_ERR(follow_with(&cache, &genesis, &b1, errmsg), SEQ_EBADMSG);
+    ASSERT_CONTAINS(errmsg, "not namespace 1's");
+    ASSERT_EQ(cache.hits, 2u); /* That last one only. */
+    /* Untouched, it is still accepted from the cache. */
+    ASSERT_OK(follow_with(&cache, &genesis, &b9, errmsg));
+    ASSERT_EQ(cache.hits, 3u);
+    seqc_nsblock_free(&b9);
+    seqc_nsblock_free(&b1);
+}
+
+/* The cache keeps the last SEQC_QC_CACHE QCs: a QC pushed out by as many
+ * newer ones is checked in full again, and still accepted. */
+TEST(client_verify, qc_cache_forgets_the_oldest)
+{
+    char errmsg[SEQ_ERRMSG_LEN] = "";
+    struct seqc_qc_cache cache;
+    struct spec s = spec_default();
+    struct seqc_nsblock b;
+    unsigned i;
+
+    memset(&cache, 0, sizeof cache);
+    block_make(&b, 1, &s);
+    ASSERT_OK(follow_with(&cache, &genesis, &b, errmsg));
+    seqc_nsblock_free(&b);
+    for (i = 1; i <= SEQC_QC_CACHE; i++) {
+        s.height = 7 + i;
+        s.round0 = 10 + 2 * i;
+        block_make(&b, 1, &s);
+        ASSERT_OK(follow_with(&cache, &genesis, &b, errmsg));
+        if (i < SEQC_QC_CACHE) {
+            /* The first is still known while fewer than
+             * SEQC_QC_CACHE came after it. */
+            struct seqc_nsblock first;
+            struct spec s0 = spec_default();
+            uint64_t hits = cache.hits;
+            block_make(&first, 9, &s0);
+            ASSERT_OK(follow_with(&cache, &genesis, &first, errmsg));
+            ASSERT_EQ(cache.hits, hits + 1);
+            seqc_nsblock_free(&first);
+        }
+        seqc_nsblock_free(&b);
+    }
+    ASSERT_EQ(cache.hits, (uint64_t)SEQC_QC_CACHE - 1);
+    s = spec_default();
+    block_make(&b, 9, &s);
+    ASSERT_OK(follow_with(&cache, &genesis, &b, errmsg));
+    ASSERT_EQ(cache.hits, (uint64_t)SEQC_QC_CACHE - 1);
+    seqc_nsblock_free(&b);
+}
+
 TEST_MAIN()
