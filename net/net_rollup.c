@@ -35,11 +35,16 @@
  * (R5) Stored once. A namespace's entries at a height are references into
  *      the block's batches (net_nsval.h), which every validator keeps
  *      anyway (R2), not the payloads again: a transaction's bytes reach
- *      the disk once per validator (DESIGN §10), half of what they did.
- *      Reading resolves them through the height's block payload; the
- *      batches of the last height read are kept, since a stream of K
- *      namespaces reads K values at each height. Values written before
- *      R5 hold the payloads, and are still read.
+ *      the disk with the batch that carries it and not a second time
+ *      (DESIGN §10). Reading resolves them through the height's block
+ *      payload, which reads every batch of the block; the batches of the
+ *      last height read are kept, so K subscriptions at the tip read them
+ *      once per height (a subscription catching up reads a block's
+ *      batches for each of its namespace blocks). Batches are therefore
+ *      never deleted (store.h). Values written before R5 hold the
+ *      payloads and are still read; a binary from before R5 refuses a
+ *      database written after it (ECORRUPT at open), it does not misread
+ *      it.
  *
  * Store records written here (all integers big-endian):
  *   ns (N >= 1, h)   the entries' references (R5, net_nsval.h)
@@ -295,8 +300,10 @@ static int read_batch(struct net_node *node,
                       uint32_t pos,
                       const struct read_batch **out)
 {
+    /* Checked when it came in; the walk bounds the count by the length,
+     * so no limit of ours has to stay what it was when it was stored. */
     static const struct mp_batch_limits any = {
-        .max_txs = BATCH_MAX_TXS,
+        .max_txs = UINT32_MAX,
         .max_bytes = UINT32_MAX,
         .max_tx_size = UINT32_MAX,
     };
@@ -311,16 +318,19 @@ static int read_batch(struct net_node *node,
     if (rb->buf == NULL) {
         rv = store_get_batch(node->store, &node->rollup->read.ids[pos],
                              &rb->buf, &len);
-        if (rv == 0 && rb->buf == NULL) {
-            rv = SEQ_ECORRUPT; /* Empty: no batch is. */
+        if (rv == SEQ_ENOTFOUND || (rv == 0 && rb->buf == NULL)) {
+            rv = SEQ_ECORRUPT; /* Committed, so stored; and never empty. */
         }
         if (rv == 0) {
             rv = mp_batch_views(rb->buf, len, &any, &rb->txs, &rb->n_txs);
+            if (rv == SEQ_EBADMSG) {
+                rv = SEQ_ECORRUPT;
+            }
         }
         if (rv != 0) {
             seq_free(rb->buf);
             rb->buf = NULL;
-            return rv == SEQ_ENOMEM ? rv : SEQ_ECORRUPT;
+            return rv;
         }
     }
     *out = rb;
@@ -1598,6 +1608,34 @@ static int load_entries(struct net_node *node,
     return rv;
 }
 
+/* (R5) The entries read back are the ones the block committed: their
+ * entries_hash is @ns's leaf. A reference or a batch gone wrong on disk is
+ * SEQ_ECORRUPT here, not a block every client refuses. */
+static int check_entries(const struct seqc_nsblock *b,
+                         const struct seq_nstree_leaf *leaves,
+                         size_t n_leaves)
+{
+    struct seq_hash *hashes;
+    struct seq_hash got;
+    size_t at, i;
+
+    for (at = 0; at < n_leaves && leaves[at].ns_id != b->ns; at++) {
+    }
+    if (at == n_leaves) {
+        return SEQ_ECORRUPT;
+    }
+    hashes = seq_calloc(b->n_entries, sizeof *hashes);
+    if (hashes == NULL) {
+        return SEQ_ENOMEM;
+    }
+    for (i = 0; i < b->n_entries; i++) {
+        hashes[i] = b->entries[i].tx_hash;
+    }
+    seq_nstree_entries_hash(hashes, b->n_entries, &got);
+    seq_free(hashes);
+    return seq_hash_eq(&got, &leaves[at].entries_hash) ? SEQ_OK : SEQ_ECORRUPT;
+}
+
 int net_rollup_nsblock(struct net_node *node,
                        uint64_t ns,
                        uint64_t height,
@@ -1639,6 +1677,9 @@ int net_rollup_nsblock(struct net_node *node,
     }
     if (rv == 0) {
         rv = load_leaves(node, height, &leaves, &n_leaves);
+    }
+    if (rv == 0 && b.n_entries > 0) {
+        rv = check_entries(&b, leaves, n_leaves);
     }
     if (rv == 0 && n_leaves > 0) {
         scratch = seq_calloc(n_leaves, sizeof *scratch);
@@ -1754,6 +1795,7 @@ static int restore_window(struct net_node *node)
         }
         seq_free(hashes);
     }
+    read_forget(r); /* Streams start where they like. */
     return rv;
 }
 

@@ -75,8 +75,10 @@ struct store_ops {
      * encodes; gets return a seq_malloc'ed copy in *val (caller frees;
      * NULL with *len 0 for an empty value). */
 
-    /* Dissemination batches (`batches`): id -> encoded batch, held until
-     * the block that includes it commits. */
+    /* Dissemination batches (`batches`): id -> encoded batch. seqd keeps
+     * every batch a committed block names for good: a namespace's entries
+     * are references into them (net_rollup.c (R5)), so deleting one would
+     * lose committed transactions. */
     int (*put_batch)(struct store *s,
                      const struct seq_hash *id,
                      const void *val,

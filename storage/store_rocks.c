@@ -76,10 +76,10 @@
  *      database.
  * (K8) The batches family keeps its values in blob files
  *      (make_batch_options()): with random keys and large values, leveled
- *      compaction rewrote the payloads at every level. The ns family stays
- *      in the tables, where namespace blocks are served from; its keys
- *      interleave namespaces, so its compaction is the next cost to cut
- *      (height-major keys would make it append-only).
+ *      compaction rewrote the payloads at every level. Namespace blocks
+ *      are served from them too: the ns family holds references into
+ *      the batches (net_rollup.c (R5)), a few bytes per entry, and stays
+ *      in the tables.
  * (K9) The tx family has no memtable traffic (rocks_txidx.c). Inserting
  *      one random 32-byte key per transaction into a skiplist was a fifth
  *      of a loaded validator's CPU, more than anything else it did. So a

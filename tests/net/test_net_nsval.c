@@ -125,11 +125,6 @@ TEST(nsval, payload_form_still_read)
         ASSERT_TRUE(txs[i].payload >= buf && txs[i].payload <= buf + len);
     }
     seq_free(txs);
-    /* No payload count a block can have reads as the magic: the counts
-     * start 00 00..0F (at most 2^20), the magic FF. */
-    buf[0] = 0x00;
-    buf[1] = 0x10;
-    ASSERT_FALSE(net_nsval_is_refs(buf, len));
 }
 
 TEST(nsval, payloads_refuse_malformed)
