@@ -5,23 +5,10 @@
 #include <string.h>
 
 #include "seq_alloc.h"
+#include "seq_be.h"
 #include "seq_err.h"
 
 #define REF_LEN 8 /* batch, index */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           (uint32_t)p[3];
-}
 
 size_t net_nsval_refs_len(size_t n)
 {
@@ -33,11 +20,11 @@ void net_nsval_encode_refs(const struct mp_tx *txs, size_t n, uint8_t *out)
     size_t i;
 
     memcpy(out, NET_NSVAL_MAGIC, NET_NSVAL_MAGIC_LEN);
-    put_u32(out + NET_NSVAL_MAGIC_LEN, (uint32_t)n);
+    seq_be32_put(out + NET_NSVAL_MAGIC_LEN, (uint32_t)n);
     out += NET_NSVAL_MAGIC_LEN + 4;
     for (i = 0; i < n; i++, out += REF_LEN) {
-        put_u32(out, txs[i].batch);
-        put_u32(out + 4, txs[i].index);
+        seq_be32_put(out, txs[i].batch);
+        seq_be32_put(out + 4, txs[i].index);
     }
 }
 
@@ -59,7 +46,7 @@ int net_nsval_decode_refs(const uint8_t *buf,
     if (!net_nsval_is_refs(buf, len) || len < head) {
         return SEQ_ECORRUPT;
     }
-    count = get_u32(buf + NET_NSVAL_MAGIC_LEN);
+    count = seq_be32_get(buf + NET_NSVAL_MAGIC_LEN);
     if (count == 0 || (len - head) % REF_LEN != 0 ||
         (len - head) / REF_LEN != count) {
         return SEQ_ECORRUPT;
@@ -70,8 +57,8 @@ int net_nsval_decode_refs(const uint8_t *buf,
     }
     for (i = 0; i < count; i++) {
         const uint8_t *p = buf + head + (size_t)i * REF_LEN;
-        refs[i].batch = get_u32(p);
-        refs[i].index = get_u32(p + 4);
+        refs[i].batch = seq_be32_get(p);
+        refs[i].index = seq_be32_get(p + 4);
     }
     *out = refs;
     *n = count;
@@ -91,7 +78,7 @@ int net_nsval_decode_payloads(uint64_t ns,
     if (len < 4) {
         return SEQ_ECORRUPT;
     }
-    count = get_u32(buf);
+    count = seq_be32_get(buf);
     if (count == 0 || count > (len - 4) / 4) {
         return SEQ_ECORRUPT;
     }
@@ -104,7 +91,7 @@ int net_nsval_decode_payloads(uint64_t ns,
         if (len - pos < 4) {
             break;
         }
-        l = get_u32(buf + pos);
+        l = seq_be32_get(buf + pos);
         pos += 4;
         if (l > len - pos) {
             break;
