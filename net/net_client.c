@@ -38,9 +38,15 @@
  *      It never sends more blocks than its credits, at most
  *      CLIENT_BLOCKS_PER_SUB per turn and CLIENT_BLOCKS_PER_TURN over all
  *      of them (starting from a rotating index), so that no subscriber
- *      starves the loop or the others. At most CLIENT_MAX_SUBS exist; one
- *      that neither took a block nor heard from its peer for
- *      CLIENT_STALE_MS is dropped (sub_stale). */
+ *      starves the loop or the others. Blocks are counted in bytes too:
+ *      no new one is built once the turn's blocks sent and the stored
+ *      batches read to build them (net_rollup_read_bytes: a namespace's
+ *      entries are references into whole batches, R5) reach
+ *      CLIENT_BYTES_PER_TURN. A stream catching up over big blocks thus
+ *      takes several turns, not one long one; the first build of a turn
+ *      is always allowed, so every turn makes progress. At most
+ *      CLIENT_MAX_SUBS exist; one that neither took a block nor heard
+ *      from its peer for CLIENT_STALE_MS is dropped (sub_stale). */
 
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -76,7 +82,8 @@
 #define CLIENT_MAX_SUBS        256                 /* (C5) */
 #define CLIENT_BLOCKS_PER_SUB  64
 #define CLIENT_BLOCKS_PER_TURN 1024
-#define CLIENT_STALE_MS        120000 /* (C4, C5) */
+#define CLIENT_BYTES_PER_TURN  (4u * 1024 * 1024) /* (C5) */
+#define CLIENT_STALE_MS        120000             /* (C4, C5) */
 /* An ack its peer does not take within this is dropped: safe, since a
  * resubmission is idempotent, and it frees the shared queue (C3). */
 #define CLIENT_ACK_STALE_MS  2000
@@ -119,6 +126,7 @@ struct client_stats {
     uint64_t queries;
     uint64_t subscribes;
     uint64_t blocks_sent;
+    uint64_t turns_bytes_limited;
     uint64_t replies_dropped;
     uint64_t errors;
 };
@@ -382,20 +390,39 @@ static int build_block(struct net_node *node,
     return SEQ_OK;
 }
 
-/* Sends what @s may send this turn; returns the number of blocks sent, or
- * -1 when the subscription must go (its blocks cannot be built). */
+/* What the subscriptions may still take this turn (C5). */
+struct send_budget {
+    unsigned blocks;
+    uint64_t sent_bytes;
+    uint64_t read_start; /* net_rollup_read_bytes when the turn began. */
+    bool bytes_hit;
+};
+
+static bool budget_bytes_left(const struct net_node *node,
+                              const struct send_budget *b)
+{
+    return b->sent_bytes + (net_rollup_read_bytes(node) - b->read_start) <
+           CLIENT_BYTES_PER_TURN;
+}
+
+/* Sends what @s may send this turn, out of @b; returns -1 when the
+ * subscription must go (its blocks cannot be built), else 0. */
 static int sub_send(struct net_node *node,
                     struct client_sub *s,
                     uint64_t height,
-                    unsigned max)
+                    struct send_budget *b)
 {
     struct net_client *c = node->client;
     unsigned sent = 0;
     int rv;
 
-    while (sent < max && s->credits > 0) {
+    while (sent < CLIENT_BLOCKS_PER_SUB && b->blocks > 0 && s->credits > 0) {
         if (s->pending == NULL) {
             if (s->next_height > height) {
+                break;
+            }
+            if (!budget_bytes_left(node, b)) {
+                b->bytes_hit = true;
                 break;
             }
             rv = build_block(node, s, &s->pending, &s->pending_len);
@@ -415,6 +442,8 @@ static int sub_send(struct net_node *node,
             s->gone = rv == SEQ_ENOTFOUND;
             break; /* Kept for the next turn (C4). */
         }
+        b->sent_bytes += s->pending_len;
+        b->blocks--;
         seq_free(s->pending);
         s->pending = NULL;
         s->pending_len = 0;
@@ -425,35 +454,33 @@ static int sub_send(struct net_node *node,
         c->stats.blocks_sent++;
         sent++;
     }
-    return (int)sent;
+    return 0;
 }
 
 static void send_blocks(struct net_node *node)
 {
     struct net_client *c = node->client;
     uint64_t height = net_rollup_height(node);
-    unsigned budget = CLIENT_BLOCKS_PER_TURN;
+    struct send_budget b = {
+        .blocks = CLIENT_BLOCKS_PER_TURN,
+        .read_start = net_rollup_read_bytes(node),
+    };
     size_t i, n = c->n_subs, start = c->next_sub;
 
     /* Walk from a rotating start; a dropped subscription swaps the last
      * one into its slot, which this pass may then skip: it goes first
      * next turn. */
-    for (i = 0; i < n && budget > 0; i++) {
+    for (i = 0; i < n && b.blocks > 0; i++) {
         size_t k = (start + i) % n;
-        unsigned max =
-            budget < CLIENT_BLOCKS_PER_SUB ? budget : CLIENT_BLOCKS_PER_SUB;
-        int sent;
 
         if (k >= c->n_subs) {
             continue;
         }
-        sent = sub_send(node, &c->subs[k], height, max);
-        if (sent < 0) {
+        if (sub_send(node, &c->subs[k], height, &b) != 0) {
             drop_sub(c, k);
-            continue;
         }
-        budget -= (unsigned)sent;
     }
+    c->stats.turns_bytes_limited += b.bytes_hit;
     if (c->n_subs > 0) {
         c->next_sub = (start + 1) % c->n_subs;
     }
@@ -906,6 +933,10 @@ void net_client_metrics(const struct net_node *node, FILE *f)
                  c->stats.subscribes);
     NODE_COUNTER(f, "client_blocks_sent_total",
                  "Namespace blocks sent to subscribers.", c->stats.blocks_sent);
+    NODE_COUNTER(f, "client_turns_bytes_limited_total",
+                 "Turns that left namespace blocks for the next one: "
+                 "their bytes reached the turn's budget.",
+                 c->stats.turns_bytes_limited);
     NODE_COUNTER(f, "client_replies_dropped_total",
                  "Replies not sent: client queue full or gone.",
                  c->stats.replies_dropped);

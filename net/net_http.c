@@ -36,7 +36,11 @@
  *      slot; both refusals carry Retry-After. Streams have no inactivity
  *      timeout: suspended connections do not time out anyway, and a
  *      reader that lets its window fill is applying back-pressure, not
- *      idling.
+ *      idling. One call of the content reader builds at most
+ *      HTTP_STREAM_LINES blocks, and no new one once the stored batches
+ *      read for them (net_rollup_read_bytes, R5) reach
+ *      HTTP_STREAM_READ_BYTES, so a stream catching up over big blocks
+ *      does not make one turn long.
  * (H4) Before MHD_stop_daemon every suspended connection is resumed (it is
  *      an API violation to stop with any suspended) with the closing flag
  *      set, so that nothing is answered on the way out.
@@ -80,18 +84,19 @@
 #include "seq_hex.h"
 #include "seq_log.h"
 
-#define LOG_MOD              "http"
-#define HTTP_MAX_STREAMS     64
-#define HTTP_STREAM_CHUNK    (64 * 1024) /* Bytes per content-reader call, */
-#define HTTP_STREAM_LINES    16          /* and blocks at most. */
-#define HTTP_BODY_SLACK      1024        /* JSON around the base64 payload. */
-#define HTTP_BODY_BUDGET     (64u * 1024 * 1024) /* All bodies together (H2). */
-#define HTTP_DISCARD_MAX     (4u * 1024 * 1024)  /* Then the connection goes. */
-#define HTTP_BODY_MIN_CAP    4096
-#define HTTP_PROBE_MS        1000  /* How often parked streams are checked. */
-#define HTTP_CLIENT_STREAMS  8     /* Streams per client address (H3). */
-#define HTTP_STREAM_RETRY_MS 5000  /* Retry-After of a refused stream. */
-#define HTTP_TX_DEADLINE_MS  10000 /* Longest wait for a ticket (H6). */
+#define LOG_MOD                "http"
+#define HTTP_MAX_STREAMS       64
+#define HTTP_STREAM_CHUNK      (64 * 1024) /* Bytes per content-reader call, */
+#define HTTP_STREAM_LINES      16          /* and blocks at most, */
+#define HTTP_STREAM_READ_BYTES (1024 * 1024) /* and batch bytes read. */
+#define HTTP_BODY_SLACK        1024 /* JSON around the base64 payload. */
+#define HTTP_BODY_BUDGET       (64u * 1024 * 1024) /* All bodies together (H2). */
+#define HTTP_DISCARD_MAX       (4u * 1024 * 1024) /* Then the connection goes. */
+#define HTTP_BODY_MIN_CAP      4096
+#define HTTP_PROBE_MS          1000  /* How often parked streams are checked. */
+#define HTTP_CLIENT_STREAMS    8     /* Streams per client address (H3). */
+#define HTTP_STREAM_RETRY_MS   5000  /* Retry-After of a refused stream. */
+#define HTTP_TX_DEADLINE_MS    10000 /* Longest wait for a ticket (H6). */
 
 enum req_kind {
     REQ_TX = 1, /* POST /v1/tx; owned through con_cls. */
@@ -722,6 +727,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct http_req *s = cls;
     uint64_t height = net_rollup_height(s->http->node);
+    uint64_t read_start = net_rollup_read_bytes(s->http->node);
     unsigned filled = 0;
     size_t n, done = 0;
 
@@ -731,7 +737,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     }
     while (done < max) {
         if (s->line_off == s->line_len) {
-            if (s->next_height > height || filled == HTTP_STREAM_LINES) {
+            if (s->next_height > height || filled == HTTP_STREAM_LINES ||
+                net_rollup_read_bytes(s->http->node) - read_start >=
+                    HTTP_STREAM_READ_BYTES) {
                 break;
             }
             if (stream_fill(s) != 0) {

@@ -168,6 +168,10 @@ enum mp_tx_state net_rollup_tx(struct net_node *node,
  * blocks up to it can be served. */
 uint64_t net_rollup_height(const struct net_node *node);
 
+/* Bytes of stored batches read so far to serve namespace entries (R5):
+ * what building namespace blocks cost the disk, for per-turn budgets. */
+uint64_t net_rollup_read_bytes(const struct net_node *node);
+
 /* The namespace block of @ns at @height (1..net_rollup_height), entries
  * and both proofs, owned by the caller (seqc_nsblock_free). Returns 0,
  * SEQ_EINVAL (namespace not in genesis), SEQ_ENOTFOUND (height 0 or

@@ -141,6 +141,7 @@ struct rollup_stats {
     uint64_t payload_refused;
     uint64_t ns_root_mismatch;
     uint64_t txs_materialized;
+    uint64_t read_batch_bytes; /* Stored batches read to serve entries. */
     uint64_t *ns_txs; /* Per genesis namespace (same index): committed. */
 };
 
@@ -322,6 +323,7 @@ static int read_batch(struct net_node *node,
             rv = SEQ_ECORRUPT; /* Committed, so stored; and never empty. */
         }
         if (rv == 0) {
+            node->rollup->stats.read_batch_bytes += len;
             rv = mp_batch_views(rb->buf, len, &any, &rb->txs, &rb->n_txs);
             if (rv == SEQ_EBADMSG) {
                 rv = SEQ_ECORRUPT;
@@ -1381,6 +1383,11 @@ uint64_t net_rollup_height(const struct net_node *node)
     return node->rollup->served;
 }
 
+uint64_t net_rollup_read_bytes(const struct net_node *node)
+{
+    return node->rollup->stats.read_batch_bytes;
+}
+
 uint32_t net_rollup_retry_after_ms(const struct net_node *node)
 {
     (void)node;
@@ -1974,6 +1981,9 @@ void net_rollup_metrics(const struct net_node *node, FILE *f)
                  r->stats.batch_requests_sent);
     NODE_COUNTER(f, "batch_requests_served_total", "Batch fetches answered.",
                  r->stats.batch_requests_served);
+    NODE_COUNTER(f, "read_batch_bytes_total",
+                 "Bytes of stored batches read to serve namespace entries.",
+                 r->stats.read_batch_bytes);
     NODE_COUNTER(f, "payloads_refused_total", "Proposals refused: bad payload.",
                  r->stats.payload_refused);
     NODE_COUNTER(f, "ns_root_mismatch_total",
