@@ -39,12 +39,17 @@
  *      CLIENT_BLOCKS_PER_SUB per turn and CLIENT_BLOCKS_PER_TURN over all
  *      of them (starting from a rotating index), so that no subscriber
  *      starves the loop or the others. Blocks are counted in bytes too:
- *      no new one is built once the turn's blocks sent and the stored
- *      batches read to build them (net_rollup_read_bytes: a namespace's
- *      entries are references into whole batches, R5) reach
- *      CLIENT_BYTES_PER_TURN. A stream catching up over big blocks thus
- *      takes several turns, not one long one; the first build of a turn
- *      is always allowed, so every turn makes progress. At most
+ *      once the turn's blocks sent and the stored batches read to build
+ *      them (net_rollup_read_bytes: a namespace's entries are references
+ *      into whole batches, R5) reach CLIENT_BYTES_PER_TURN, a subscription
+ *      builds no second block that turn. Its first build of a turn never
+ *      waits, so a live follower gets its block whichever subscription
+ *      caught up before it; a turn therefore spends at most the budget
+ *      plus one block (and its height's batches) per subscription. A
+ *      stream catching up over big blocks takes several turns, not one
+ *      long one, and when a limit (not credits, the tip or a full peer
+ *      queue) left blocks unsent, net_client_has_work() asks the loop
+ *      for the next turn at once. At most
  *      CLIENT_MAX_SUBS exist; one that neither took a block nor heard
  *      from its peer for CLIENT_STALE_MS is dropped (sub_stale). */
 
@@ -127,6 +132,7 @@ struct client_stats {
     uint64_t subscribes;
     uint64_t blocks_sent;
     uint64_t turns_bytes_limited;
+    uint64_t turn_bytes_max; /* The most one turn's blocks spent (C5). */
     uint64_t replies_dropped;
     uint64_t errors;
 };
@@ -139,6 +145,7 @@ struct net_client {
     struct client_sub *subs; /* CLIENT_MAX_SUBS slots. */
     size_t n_subs;
     size_t next_sub; /* Where the next turn's sending starts (C5). */
+    bool more;       /* The last turn left blocks it could have sent. */
     struct client_stats stats;
 };
 
@@ -395,36 +402,44 @@ struct send_budget {
     unsigned blocks;
     uint64_t sent_bytes;
     uint64_t read_start; /* net_rollup_read_bytes when the turn began. */
-    bool bytes_hit;
+    bool bytes_hit;      /* A build was put off for the bytes. */
+    bool more;           /* A limit, not the peer or the tip, stopped one. */
 };
 
-static bool budget_bytes_left(const struct net_node *node,
-                              const struct send_budget *b)
+/* Bytes the turn has spent: blocks sent and batches read to build them. */
+static uint64_t budget_spent(const struct net_node *node,
+                             const struct send_budget *b)
 {
-    return b->sent_bytes + (net_rollup_read_bytes(node) - b->read_start) <
-           CLIENT_BYTES_PER_TURN;
+    return b->sent_bytes + (net_rollup_read_bytes(node) - b->read_start);
 }
 
 /* Sends what @s may send this turn, out of @b; returns -1 when the
- * subscription must go (its blocks cannot be built), else 0. */
+ * subscription must go (its blocks cannot be built), else 0. Its first
+ * build of the turn does not wait for the byte budget (C5). */
 static int sub_send(struct net_node *node,
                     struct client_sub *s,
                     uint64_t height,
                     struct send_budget *b)
 {
     struct net_client *c = node->client;
-    unsigned sent = 0;
+    unsigned sent = 0, built = 0;
+    bool limited = false;
     int rv;
 
-    while (sent < CLIENT_BLOCKS_PER_SUB && b->blocks > 0 && s->credits > 0) {
+    while (s->credits > 0) {
+        if (s->pending == NULL && s->next_height > height) {
+            break; /* At the tip. */
+        }
+        if (sent == CLIENT_BLOCKS_PER_SUB || b->blocks == 0) {
+            limited = true;
+            break;
+        }
         if (s->pending == NULL) {
-            if (s->next_height > height) {
+            if (built > 0 && budget_spent(node, b) >= CLIENT_BYTES_PER_TURN) {
+                b->bytes_hit = limited = true;
                 break;
             }
-            if (!budget_bytes_left(node, b)) {
-                b->bytes_hit = true;
-                break;
-            }
+            built++;
             rv = build_block(node, s, &s->pending, &s->pending_len);
             if (rv != 0) {
                 SEQ_LOGE(LOG_MOD,
@@ -454,6 +469,7 @@ static int sub_send(struct net_node *node,
         c->stats.blocks_sent++;
         sent++;
     }
+    b->more |= limited;
     return 0;
 }
 
@@ -470,7 +486,7 @@ static void send_blocks(struct net_node *node)
     /* Walk from a rotating start; a dropped subscription swaps the last
      * one into its slot, which this pass may then skip: it goes first
      * next turn. */
-    for (i = 0; i < n && b.blocks > 0; i++) {
+    for (i = 0; i < n; i++) {
         size_t k = (start + i) % n;
 
         if (k >= c->n_subs) {
@@ -480,7 +496,11 @@ static void send_blocks(struct net_node *node)
             drop_sub(c, k);
         }
     }
+    c->more = b.more;
     c->stats.turns_bytes_limited += b.bytes_hit;
+    if (budget_spent(node, &b) > c->stats.turn_bytes_max) {
+        c->stats.turn_bytes_max = budget_spent(node, &b);
+    }
     if (c->n_subs > 0) {
         c->next_sub = (start + 1) % c->n_subs;
     }
@@ -890,6 +910,11 @@ void *net_client_socket(struct net_node *node)
     return node->client->sock;
 }
 
+bool net_client_has_work(const struct net_node *node)
+{
+    return node->client->more;
+}
+
 void net_client_metrics(const struct net_node *node, FILE *f)
 {
     const struct net_client *c = node->client;
@@ -933,6 +958,10 @@ void net_client_metrics(const struct net_node *node, FILE *f)
                  c->stats.subscribes);
     NODE_COUNTER(f, "client_blocks_sent_total",
                  "Namespace blocks sent to subscribers.", c->stats.blocks_sent);
+    NODE_GAUGE(f, "client_turn_bytes_max",
+               "Most bytes one turn spent on namespace blocks: blocks sent "
+               "and stored batches read to build them.",
+               c->stats.turn_bytes_max);
     NODE_COUNTER(f, "client_turns_bytes_limited_total",
                  "Turns that left namespace blocks for the next one: "
                  "their bytes reached the turn's budget.",

@@ -39,8 +39,9 @@
  *      idling. One call of the content reader builds at most
  *      HTTP_STREAM_LINES blocks, and no new one once the stored batches
  *      read for them (net_rollup_read_bytes, R5) reach
- *      HTTP_STREAM_READ_BYTES, so a stream catching up over big blocks
- *      does not make one turn long.
+ *      HTTP_STREAM_READ_BYTES: a stream catching up over big blocks reads
+ *      at most that plus one height's batches per call. The bound is per
+ *      call, hence per stream and turn, not shared among streams.
  * (H4) Before MHD_stop_daemon every suspended connection is resumed (it is
  *      an API violation to stop with any suspended) with the closing flag
  *      set, so that nothing is answered on the way out.
@@ -721,8 +722,10 @@ static int stream_fill(struct http_req *s)
 }
 
 /* Fills @buf with as many lines as fit (at most HTTP_STREAM_LINES new
- * blocks per call), the last one possibly cut, the rest kept for the next
- * call. With nothing to send, suspends (H3). */
+ * blocks per call, and none after HTTP_STREAM_READ_BYTES of batches were
+ * read), the last one possibly cut, the rest kept for the next call. The
+ * first line is always built, so a call returns 0 only with nothing to
+ * send, and then suspends (H3). */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct http_req *s = cls;

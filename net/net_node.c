@@ -493,7 +493,7 @@ static int poll_timeout(struct net_node *node)
     uint64_t now = clock_ms();
     uint64_t wait = POLL_MAX_MS;
 
-    if (node->deadline_ms <= now) {
+    if (node->deadline_ms <= now || net_client_has_work(node)) {
         return 0;
     }
     if (node->deadline_ms - now < wait) {

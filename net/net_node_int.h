@@ -208,7 +208,9 @@ int net_rollup_recover_commits(struct net_node *node, uint64_t committed);
 int net_client_open(struct net_node *node); /* Binds config.client_listen. */
 void net_client_close(struct net_node *node);
 void *net_client_socket(struct net_node *node); /* For zmq_poll. */
-void net_client_drain(struct net_node *node);   /* Requests (admissions). */
+/* Whether the last turn left namespace blocks it could send now (C5). */
+bool net_client_has_work(const struct net_node *node);
+void net_client_drain(struct net_node *node); /* Requests (admissions). */
 /* After the sync: acks whose ticket is durable, then subscription blocks
  * within each subscriber's credits. */
 void net_client_after_sync(struct net_node *node);
