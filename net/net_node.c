@@ -21,7 +21,20 @@
  * (D5) Every vote and timeout released is logged ("sent vote" /
  *      "sent timeout" with its round and block or high QC round), so that
  *      tests can check from what the nodes sent that no key signed two
- *      different messages for one round. */
+ *      different messages for one round.
+ * (D6) A turn that releases nothing leaves its writes staged for the next
+ *      turn's sync (turn_releases): no frame in the outbox, no commit to
+ *      report, no ticket handed out above synced_turn (every admission,
+ *      hence every ack and 202 waiting, sets last_ticket), and no entries
+ *      staged above the served height. Such a turn only stored what peers
+ *      sent (their batches, blocks fetched) or certificates, and nothing
+ *      seen outside depends on those until a vote, a proposal, an ack or a
+ *      commit does, which syncs first and with them. Staged writes are
+ *      readable, so the turn's work goes on as before; a crash loses them
+ *      as it would lose a turn's unsynced writes, and a peer has them. At
+ *      most MAX_UNSYNCED_TURNS turns in a row skip, so that what is staged
+ *      stays bounded under a flood of batches. On a node with rollups at
+ *      load, most turns are a peer's batch arriving: each was a sync. */
 
 #define _POSIX_C_SOURCE 200809L
 #include "net_node.h"
@@ -61,6 +74,7 @@
 #define PATH_MAX_LEN        1024
 #define MAX_FRAMES_PER_TURN 512
 #define POLL_MAX_MS         200 /* Upper bound on one wait: SIGTERM latency. */
+#define MAX_UNSYNCED_TURNS  16  /* (D6) */
 #define IDLE_BLOCK_MS       100
 #define POLL_ITEMS          (NET_MESH_POLL_MAX + 2)
 
@@ -445,6 +459,10 @@ char *node_metrics_text(const struct net_node *node)
                rs.tx_unfolded);
     NODE_COUNTER(f, "loop_turns_total", "Loop turns (poll, feed, sync, flush).",
                  node->stats.turns);
+    NODE_COUNTER(f, "syncs_deferred_total",
+                 "Loop turns that released nothing and did not sync: "
+                 "their writes, if any, wait for the next sync.",
+                 node->stats.syncs_deferred);
     NODE_COUNTER(f, "http_requests_total", "HTTP requests served.",
                  node->stats.http_requests);
     NODE_COUNTER(f, "client_requests_total",
@@ -511,6 +529,14 @@ static int poll_timeout(struct net_node *node)
     return (int)net_http_timeout_ms(node, wait);
 }
 
+/* Whether this turn must sync before its end (D6). */
+static bool turn_releases(const struct net_node *node)
+{
+    return node->n_out > 0 || node->n_commits > 0 ||
+           node->last_ticket > node->synced_turn || net_rollup_unserved(node) ||
+           node->unsynced >= MAX_UNSYNCED_TURNS;
+}
+
 static int loop_turn(struct net_node *node)
 {
     zmq_pollitem_t items[POLL_ITEMS];
@@ -548,17 +574,23 @@ static int loop_turn(struct net_node *node)
         node->n_commits = 0;
         return node->io_error;
     }
-    rv = store_sync(node->store);
-    if (rv != 0) {
-        SEQ_LOGE(LOG_MOD,
-                 "store sync failed: %s (%s); stopping: a replica "
-                 "that cannot persist must not vote",
-                 seq_strerror(rv), node->store->errmsg);
-        outbox_drop(node); /* (D2) */
-        return rv;
-    }
-    if (net_rollup_covers_acks(node)) {
-        node->synced_turn = node->write_turn++;
+    if (!turn_releases(node)) {
+        node->unsynced++;
+        node->stats.syncs_deferred++;
+    } else {
+        rv = store_sync(node->store);
+        if (rv != 0) {
+            SEQ_LOGE(LOG_MOD,
+                     "store sync failed: %s (%s); stopping: a replica "
+                     "that cannot persist must not vote",
+                     seq_strerror(rv), node->store->errmsg);
+            outbox_drop(node); /* (D2) */
+            return rv;
+        }
+        node->unsynced = 0;
+        if (net_rollup_covers_acks(node)) {
+            node->synced_turn = node->write_turn++;
+        }
     }
     outbox_flush(node);
     log_commits(node);
@@ -885,6 +917,12 @@ int net_node_run(const struct net_node_options *options,
     if (rv == 0) {
         SEQ_LOGI(LOG_MOD, "stopping: height %" PRIu64 ", round %" PRIu64,
                  hs_core_committed_height(node.core), hs_core_round(node.core));
+        /* What turns left staged (D6): kept, though nothing depends on it.
+         * A failure here changes no promise made, so it only is logged. */
+        if (store_sync(node.store) != 0) {
+            SEQ_LOGW(LOG_MOD, "final store sync failed: %s",
+                     node.store->errmsg);
+        }
     }
     node_close(&node);
     return rv == 0 ? 0 : 1;

@@ -15,8 +15,9 @@
  *   poll -> clock -> mesh drain (consensus frames, batches) -> client
  *   drain and HTTP (admissions) -> mempool tick (seal, stage batches) ->
  *   core tick -> rollup work (fetches, materializing commits) -> ONE store
- *   sync -> outbox flush -> acks and HTTP replies for what that sync made
- *   durable -> subscriptions and streams -> HTTP again.
+ *   sync (unless the turn releases nothing, net_node.c (D6)) -> outbox
+ *   flush -> acks and HTTP replies for what that sync made durable ->
+ *   subscriptions and streams -> HTTP again.
  *
  * Durability tickets: an admission made while node->write_turn == T is on
  * disk once node->synced_turn >= T. A sync that leaves admitted
@@ -54,6 +55,7 @@ struct node_stats {
     uint64_t client_requests;
     uint64_t commits;
     uint64_t http_requests;
+    uint64_t syncs_deferred; /* Turns that released nothing (D6). */
 };
 
 struct commit_note {
@@ -101,6 +103,7 @@ struct net_node {
     uint64_t write_turn;  /* Ticket of admissions made now. */
     uint64_t synced_turn; /* Admissions with tickets <= this are durable. */
     uint64_t last_ticket; /* The latest ticket handed out. */
+    unsigned unsynced;    /* Turns since the last sync (D6). */
     struct outbox_entry *outbox;
     size_t n_out, cap_out;
     struct commit_note *commits; /* This turn's, logged after the sync. */
@@ -167,6 +170,10 @@ enum mp_tx_state net_rollup_tx(struct net_node *node,
 /* The highest height whose namespace entries are durable: namespace
  * blocks up to it can be served. */
 uint64_t net_rollup_height(const struct net_node *node);
+
+/* Whether entries are staged above net_rollup_height: the next sync makes
+ * them servable (D6). */
+bool net_rollup_unserved(const struct net_node *node);
 
 /* Bytes of stored batches read so far to serve namespace entries (R5):
  * what building namespace blocks cost the disk, for per-turn budgets. */

@@ -1383,6 +1383,11 @@ uint64_t net_rollup_height(const struct net_node *node)
     return node->rollup->served;
 }
 
+bool net_rollup_unserved(const struct net_node *node)
+{
+    return node->rollup->materialized > node->rollup->served;
+}
+
 uint64_t net_rollup_read_bytes(const struct net_node *node)
 {
     return node->rollup->stats.read_batch_bytes;
