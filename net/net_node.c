@@ -23,18 +23,23 @@
  *      tests can check from what the nodes sent that no key signed two
  *      different messages for one round.
  * (D6) A turn that releases nothing leaves its writes staged for the next
- *      turn's sync (turn_releases): no frame in the outbox, no commit to
- *      report, no ticket handed out above synced_turn (every admission,
+ *      turn's sync (turn_releases): no frame in the outbox, no commit since
+ *      the last sync (counted by stats.commits, which cannot fail to
+ *      count), no ticket handed out above synced_turn (every admission,
  *      hence every ack and 202 waiting, sets last_ticket), and no entries
- *      staged above the served height. Such a turn only stored what peers
- *      sent (their batches, blocks fetched) or certificates, and nothing
- *      seen outside depends on those until a vote, a proposal, an ack or a
- *      commit does, which syncs first and with them. Staged writes are
- *      readable, so the turn's work goes on as before; a crash loses them
- *      as it would lose a turn's unsynced writes, and a peer has them. At
- *      most MAX_UNSYNCED_TURNS turns in a row skip, so that what is staged
- *      stays bounded under a flood of batches. On a node with rollups at
- *      load, most turns are a peer's batch arriving: each was a sync. */
+ *      staged above the served height. Such a turn stored what peers sent
+ *      (their batches, blocks fetched), certificates, proposals we did not
+ *      vote for, or safety state with no message (our own vote when we
+ *      lead the next round: our signature leaves only inside a QC, in a
+ *      later proposal or timeout, which syncs first). Nothing seen outside
+ *      depends on those until a vote, a proposal, an ack or a commit does,
+ *      and one sync writes everything staged before it, atomically: after
+ *      a crash the disk holds the state at the end of some synced turn, as
+ *      before. Staged writes are readable, so the turn's work goes on as
+ *      before; a peer has what a crash loses. At most MAX_UNSYNCED_TURNS
+ *      turns in a row skip, so that what is staged stays bounded under a
+ *      flood of batches. On a node with rollups at load, most turns are a
+ *      peer's batch arriving: each was a sync. */
 
 #define _POSIX_C_SOURCE 200809L
 #include "net_node.h"
@@ -460,8 +465,8 @@ char *node_metrics_text(const struct net_node *node)
     NODE_COUNTER(f, "loop_turns_total", "Loop turns (poll, feed, sync, flush).",
                  node->stats.turns);
     NODE_COUNTER(f, "syncs_deferred_total",
-                 "Loop turns that released nothing and did not sync: "
-                 "their writes, if any, wait for the next sync.",
+                 "Loop turns that released nothing and left what they "
+                 "wrote staged for a later sync.",
                  node->stats.syncs_deferred);
     NODE_COUNTER(f, "http_requests_total", "HTTP requests served.",
                  node->stats.http_requests);
@@ -532,7 +537,7 @@ static int poll_timeout(struct net_node *node)
 /* Whether this turn must sync before its end (D6). */
 static bool turn_releases(const struct net_node *node)
 {
-    return node->n_out > 0 || node->n_commits > 0 ||
+    return node->n_out > 0 || node->stats.commits != node->commits_synced ||
            node->last_ticket > node->synced_turn || net_rollup_unserved(node) ||
            node->unsynced >= MAX_UNSYNCED_TURNS;
 }
@@ -576,7 +581,7 @@ static int loop_turn(struct net_node *node)
     }
     if (!turn_releases(node)) {
         node->unsynced++;
-        node->stats.syncs_deferred++;
+        node->stats.syncs_deferred += store_rocks_staged(node->store);
     } else {
         rv = store_sync(node->store);
         if (rv != 0) {
@@ -588,6 +593,7 @@ static int loop_turn(struct net_node *node)
             return rv;
         }
         node->unsynced = 0;
+        node->commits_synced = node->stats.commits;
         if (net_rollup_covers_acks(node)) {
             node->synced_turn = node->write_turn++;
         }

@@ -100,10 +100,11 @@ struct net_node {
 
     uint64_t now_ms;
     uint64_t deadline_ms;
-    uint64_t write_turn;  /* Ticket of admissions made now. */
-    uint64_t synced_turn; /* Admissions with tickets <= this are durable. */
-    uint64_t last_ticket; /* The latest ticket handed out. */
-    unsigned unsynced;    /* Turns since the last sync (D6). */
+    uint64_t write_turn;     /* Ticket of admissions made now. */
+    uint64_t synced_turn;    /* Admissions with tickets <= this are durable. */
+    uint64_t last_ticket;    /* The latest ticket handed out. */
+    unsigned unsynced;       /* Turns since the last sync (D6), */
+    uint64_t commits_synced; /* and stats.commits at it. */
     struct outbox_entry *outbox;
     size_t n_out, cap_out;
     struct commit_note *commits; /* This turn's, logged after the sync. */

@@ -1573,6 +1573,14 @@ err_after_alloc:
     return rv;
 }
 
+bool store_rocks_staged(struct store *s)
+{
+    struct store_rocks *r = rocks_of(s);
+
+    return rocksdb_writebatch_wi_count(r->batch) > 0 ||
+           rocks_txidx_has_writes(r->txidx);
+}
+
 int store_rocks_stats(struct store *s, struct store_rocks_stats *out)
 {
     struct store_rocks *r = rocks_of(s);

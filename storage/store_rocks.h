@@ -60,6 +60,10 @@ struct store_rocks_stats {
  * on a store that a failed sync left unusable. Returns 0. */
 int store_rocks_stats(struct store *s, struct store_rocks_stats *out);
 
+/* Whether anything is staged that the next store_sync() would write: the
+ * node counts the turns that leave writes for a later sync with it. */
+bool store_rocks_staged(struct store *s);
+
 /* Test hook: while @fail is true, every store_sync() that has something to
  * write hands RocksDB a write it refuses (a synced write with the WAL
  * disabled), so the refusal travels the same path as a failing disk:

@@ -1237,14 +1237,17 @@ TEST(store_rocks, stats_count_syncs_and_their_cost)
     ASSERT_TRUE(st.compression != NULL);
     fprintf(stderr, "  compression: %s\n", st.compression);
 
+    ASSERT_FALSE(store_rocks_staged(s));
     ASSERT_OK(store_sync(s)); /* Nothing staged: no write. */
     ASSERT_OK(store_rocks_stats(s, &st));
     ASSERT_EQ(st.syncs, 0u);
     ASSERT_EQ(st.empty_syncs, 1u);
     for (i = 0; i < 3; i++) {
         ASSERT_OK(store_put_block(s, &b[i]));
+        ASSERT_TRUE(store_rocks_staged(s));
         ASSERT_OK(store_put_commit(s, i + 1, &b[i].id));
         ASSERT_OK(store_sync(s));
+        ASSERT_FALSE(store_rocks_staged(s));
         ASSERT_OK(store_rocks_stats(s, &st));
         ASSERT_EQ(st.syncs, i + 1);
         ASSERT_GT(st.sync_bytes_last, b[i].payload_len);
