@@ -49,9 +49,9 @@
  *      stream catching up over big blocks takes several turns, not one
  *      long one, and when a limit (not credits, the tip or a full peer
  *      queue) left blocks unsent, net_client_has_work() asks the loop
- *      for the next turn at once. At most
- *      CLIENT_MAX_SUBS exist; one that neither took a block nor heard
- *      from its peer for CLIENT_STALE_MS is dropped (sub_stale). */
+ *      for the next turn at once.
+ *      At most CLIENT_MAX_SUBS exist; one that neither took a block nor
+ *      heard from its peer for CLIENT_STALE_MS is dropped (sub_stale). */
 
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
