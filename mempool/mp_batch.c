@@ -279,6 +279,22 @@ static int check_batch(const uint8_t *buf,
     return SEQ_OK;
 }
 
+/* The transaction whose header starts at @off of a batch check_batch()
+ * accepted (so the reads are in bounds): its namespace and length into
+ * @ns and @tx_len; returns the offset of its payload. */
+static size_t tx_at(const uint8_t *buf,
+                    size_t len,
+                    size_t off,
+                    uint64_t *ns,
+                    uint32_t *tx_len)
+{
+    struct cursor c = { .p = buf + off, .left = len - off, .ok = true };
+
+    *ns = take_be(&c, 8);
+    *tx_len = (uint32_t)take_be(&c, 4);
+    return off + MP_TX_HEADER_LEN;
+}
+
 int mp_batch_decode(const uint8_t *buf,
                     size_t len,
                     const struct mp_batch_limits *limits,
@@ -312,14 +328,10 @@ int mp_batch_decode(const uint8_t *buf,
     batch->n_txs = batch->cap_txs = hdr.n_txs;
     batch->data_len = batch->data_cap = len;
     batch->payload_bytes = hdr.payload_bytes;
-    /* check_batch() has walked these bytes: the reads below are in bounds. */
     for (i = 0; i < hdr.n_txs; i++) {
-        struct cursor c = { .p = buf + off, .left = len - off, .ok = true };
         struct mp_tx_ref *ref = &batch->txs[i];
 
-        ref->ns = take_be(&c, 8);
-        ref->len = (uint32_t)take_be(&c, 4);
-        ref->off = off + MP_TX_HEADER_LEN;
+        ref->off = tx_at(buf, len, off, &ref->ns, &ref->len);
         mp_tx_hash(ref->ns, batch->data + ref->off, ref->len, &ref->hash);
         off = ref->off + ref->len;
     }
@@ -356,15 +368,14 @@ int mp_batch_views(const uint8_t *buf,
     if (txs == NULL) {
         return SEQ_ENOMEM;
     }
-    /* check_batch() has walked these bytes: the reads below are in bounds. */
     for (i = 0; i < hdr.n_txs; i++) {
-        struct cursor c = { .p = buf + off, .left = len - off, .ok = true };
+        uint32_t tx_len;
 
-        txs[i].ns = take_be(&c, 8);
-        txs[i].len = (uint32_t)take_be(&c, 4);
-        txs[i].payload = buf + off + MP_TX_HEADER_LEN;
+        off = tx_at(buf, len, off, &txs[i].ns, &tx_len);
+        txs[i].payload = buf + off;
+        txs[i].len = tx_len;
         txs[i].index = (uint32_t)i;
-        off += MP_TX_HEADER_LEN + txs[i].len;
+        off += tx_len;
     }
     assert(off == len);
     *out = txs;

@@ -482,6 +482,7 @@ static void send_blocks(struct net_node *node)
         .read_start = net_rollup_read_bytes(node),
     };
     size_t i, n = c->n_subs, start = c->next_sub;
+    uint64_t spent;
 
     /* Walk from a rotating start; a dropped subscription swaps the last
      * one into its slot, which this pass may then skip: it goes first
@@ -496,10 +497,11 @@ static void send_blocks(struct net_node *node)
             drop_sub(c, k);
         }
     }
+    spent = budget_spent(node, &b);
     c->more = b.more;
     c->stats.turns_bytes_limited += b.bytes_hit;
-    if (budget_spent(node, &b) > c->stats.turn_bytes_max) {
-        c->stats.turn_bytes_max = budget_spent(node, &b);
+    if (spent > c->stats.turn_bytes_max) {
+        c->stats.turn_bytes_max = spent;
     }
     if (c->n_subs > 0) {
         c->next_sub = (start + 1) % c->n_subs;

@@ -67,6 +67,7 @@
 #include "net_node_int.h"
 #include "net_nsval.h"
 #include "seq_alloc.h"
+#include "seq_be.h"
 #include "seq_err.h"
 #include "seq_log.h"
 #include "seq_nstree.h"
@@ -177,33 +178,6 @@ struct read_batch {
     size_t n_txs;
 };
 
-/* ---- Small encoders ------------------------------------------------------ */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)(v >> 32));
-    put_u32(p + 4, (uint32_t)v);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           (uint32_t)p[3];
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
-
 static int meta_get_u64(struct store *s, const char *key, uint64_t *out)
 {
     void *val = NULL;
@@ -218,7 +192,7 @@ static int meta_get_u64(struct store *s, const char *key, uint64_t *out)
         rv = SEQ_ECORRUPT;
     }
     if (rv == 0) {
-        *out = get_u64(val);
+        *out = seq_be64_get(val);
     }
     seq_free(val);
     return rv;
@@ -228,7 +202,7 @@ static int meta_put_u64(struct store *s, const char *key, uint64_t v)
 {
     uint8_t buf[8];
 
-    put_u64(buf, v);
+    seq_be64_put(buf, v);
     return store_put_meta(s, key, buf, sizeof buf);
 }
 
@@ -1032,9 +1006,9 @@ static int stage_entries(struct net_node *node,
         net_nsval_encode_refs(s->txs, s->n_txs, buf);
         for (j = 0; j < s->n_txs; j++) {
             rec[0] = 1;
-            put_u64(rec + 1, height);
-            put_u64(rec + 9, s->ns);
-            put_u32(rec + 17, (uint32_t)j);
+            seq_be64_put(rec + 1, height);
+            seq_be64_put(rec + 9, s->ns);
+            seq_be32_put(rec + 17, (uint32_t)j);
             if (rv == 0) {
                 rv =
                     store_put_tx(node->store, &s->txs[j].hash, rec, sizeof rec);
@@ -1051,10 +1025,10 @@ static int stage_entries(struct net_node *node,
         if (buf == NULL) {
             return SEQ_ENOMEM;
         }
-        put_u32(buf, (uint32_t)txs->n_ns);
+        seq_be32_put(buf, (uint32_t)txs->n_ns);
         for (i = 0; i < txs->n_ns; i++) {
             uint8_t *p = buf + 4 + i * (8 + SEQ_HASH_LEN);
-            put_u64(p, leaves[i].ns_id);
+            seq_be64_put(p, leaves[i].ns_id);
             memcpy(p + 8, leaves[i].entries_hash.bytes, SEQ_HASH_LEN);
         }
         rv = store_put_ns(node->store, 0, height, buf, size);
@@ -1079,7 +1053,7 @@ static int mark_batches_committed(struct net_node *node,
         return rv;
     }
     rec[0] = 2;
-    put_u64(rec + 1, c->height);
+    seq_be64_put(rec + 1, c->height);
     for (i = 0; rv == 0 && i < n; i++) {
         rv = store_put_tx(node->store, &ids[i], rec, sizeof rec);
     }
@@ -1445,10 +1419,10 @@ enum mp_tx_state net_rollup_tx(struct net_node *node,
 
     if (store_get_tx(node->store, hash, &val, &len) == 0) {
         const uint8_t *p = val;
-        if (len == 21 && p[0] == 1 && get_u64(p + 1) <= r->served) {
-            *height = get_u64(p + 1);
-            *ns = get_u64(p + 9);
-            *index = get_u32(p + 17);
+        if (len == 21 && p[0] == 1 && seq_be64_get(p + 1) <= r->served) {
+            *height = seq_be64_get(p + 1);
+            *ns = seq_be64_get(p + 9);
+            *index = seq_be32_get(p + 17);
             seq_free(val);
             return MP_TX_COMMITTED;
         }
@@ -1564,11 +1538,11 @@ static int load_leaves(struct net_node *node,
     }
     p = val;
     if (len < 4 || (len - 4) % (8 + SEQ_HASH_LEN) != 0 ||
-        get_u32(p) != (len - 4) / (8 + SEQ_HASH_LEN)) {
+        seq_be32_get(p) != (len - 4) / (8 + SEQ_HASH_LEN)) {
         seq_free(val);
         return SEQ_ECORRUPT;
     }
-    n = get_u32(p);
+    n = seq_be32_get(p);
     leaves = seq_calloc(n > 0 ? n : 1, sizeof *leaves);
     if (leaves == NULL) {
         seq_free(val);
@@ -1576,7 +1550,7 @@ static int load_leaves(struct net_node *node,
     }
     for (i = 0; i < n; i++) {
         const uint8_t *q = p + 4 + i * (8 + SEQ_HASH_LEN);
-        leaves[i].ns_id = get_u64(q);
+        leaves[i].ns_id = seq_be64_get(q);
         memcpy(leaves[i].entries_hash.bytes, q + 8, SEQ_HASH_LEN);
     }
     seq_free(val);
